@@ -1,0 +1,42 @@
+"""Domain errors, and the one table that maps them to HTTP status codes."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """An error the caller of an endpoint should see, as ``{"error": code, "message": text}``."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+
+
+class DispatchFailed(AppError):
+    """The post-call job could not be handed to the worker: the sender must retry."""
+
+    status = 500
+    code = "dispatch_failed"
+
+
+class MemoryUnavailable(Exception):
+    """Mem0 did not answer in time or answered with an error (never shown to callers as a 5xx)."""

@@ -1,0 +1,259 @@
+"""The one place that talks to Mem0, through mem0ai's ``MemoryClient`` over HTTP.
+
+Three things here are deliberate, each because of a mem0ai 2.2.1 pitfall (DESIGN.md section 4):
+
+* ``import mem0`` runs ``mem0/__init__.py``, which also imports the open-source ``Memory`` stack
+  (qdrant_client, numpy, grpc, sqlalchemy, openai): about a second of cold start we never use.
+  ``_memory_client_class`` registers the ``mem0`` package without running that file, then imports
+  only ``mem0.client.main``. Upstream fix, not yet released: https://github.com/mem0ai/mem0/pull/6165.
+  Checked against mem0ai==2.2.1 (``CHECKED_MEM0AI``); tests/unit/test_memory_loader.py fails if an
+  upgrade breaks it, and the loader falls back to a plain import if the layout changes.
+* mem0 reads ``MEM0_DIR`` and ``MEM0_TELEMETRY`` at import time (it creates the directory, which
+  fails on Lambda's read-only home, and starts PostHog). They are set before the first import.
+* The constructor pings ``/v1/ping/`` with a 300 s timeout and no retries. We hand it an
+  ``httpx.Client`` with real timeouts, and skip the ping (a round trip on every cold start): a
+  wrong key shows up as an ``AuthenticationError`` on the first real request instead.
+
+Clients are built lazily, once per container and timeout profile, and reused across warm
+invocations so the connection pool (and its TLS session) is reused too.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentic_memory.config import Settings, get_settings
+from agentic_memory.errors import MemoryUnavailable
+from agentic_memory.observability import mem0_call
+
+CHECKED_MEM0AI = "2.2.1"
+
+
+def _prepare_environment(settings: Settings) -> None:
+    # mem0 reads these at import; the settings object is the source of truth.
+    os.environ["MEM0_DIR"] = settings.mem0_dir
+    os.environ["MEM0_TELEMETRY"] = settings.mem0_telemetry
+
+
+def _memory_client_class() -> type:
+    """``mem0.client.main.MemoryClient``, imported without ``mem0/__init__.py``'s heavy imports."""
+    if "mem0" not in sys.modules:
+        spec = importlib.util.find_spec("mem0")
+        if spec is not None and spec.submodule_search_locations:
+            package = importlib.util.module_from_spec(spec)
+            package.__version__ = importlib.metadata.version("mem0ai")
+            sys.modules["mem0"] = package
+    try:
+        from mem0.client.main import MemoryClient
+    except ImportError:  # a future layout: pay for the full import rather than fail
+        sys.modules.pop("mem0", None)
+        from mem0 import MemoryClient
+    return MemoryClient
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryRecord:
+    """A memory as the rest of the code sees it: text, metadata, when."""
+
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+
+
+def _records(response: Any) -> list[MemoryRecord]:
+    results = response.get("results", []) if isinstance(response, dict) else response
+    records = []
+    for item in results if isinstance(results, list) else []:
+        if not isinstance(item, dict):
+            continue
+        text = item.get("memory")
+        if isinstance(text, str) and text.strip():
+            metadata = item.get("metadata")
+            records.append(
+                MemoryRecord(
+                    text=text.strip(),
+                    metadata=metadata if isinstance(metadata, dict) else {},
+                    created_at=str(item.get("created_at") or ""),
+                )
+            )
+    return records
+
+
+class MemoryStore:
+    """What the product needs from Mem0, as four calls."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def search(self, user_id: str, query: str, limit: int) -> list[MemoryRecord]:
+        with mem0_call("search"):
+            response = self._client.search(query, filters={"user_id": user_id}, top_k=limit)
+        return _records(response)[:limit]
+
+    def recent(self, user_id: str, limit: int) -> tuple[int, list[MemoryRecord]]:
+        """The caller's memories, newest first, and how many there are in all."""
+        with mem0_call("get_all"):
+            response = self._client.get_all(filters={"user_id": user_id}, page=1, page_size=limit)
+        records = sorted(_records(response), key=lambda r: r.created_at, reverse=True)
+        total = response.get("count") if isinstance(response, dict) else None
+        return (total if isinstance(total, int) and total >= len(records) else len(records)), records
+
+    def add(
+        self,
+        user_id: str,
+        messages: list[dict[str, str]],
+        *,
+        agent_id: str | None,
+        metadata: dict[str, Any],
+        infer: bool,
+    ) -> Any:
+        with mem0_call("add"):
+            return self._client.add(messages, user_id=user_id, agent_id=agent_id, metadata=metadata, infer=infer)
+
+    def forget(self, user_id: str) -> Any:
+        with mem0_call("delete_all"):
+            return self._client.delete_all(user_id=user_id)
+
+
+_clients: dict[str, MemoryStore] = {}
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _build(settings: Settings, timeout: float) -> MemoryStore:
+    if not settings.mem0_api_key:
+        raise MemoryUnavailable("MEM0_API_KEY is not set")
+    _prepare_environment(settings)
+    import httpx
+
+    base = _memory_client_class()
+
+    class _Client(base):  # type: ignore[misc, valid-type]
+        def _validate_api_key(self) -> None:
+            # No ping (see the module docstring); the ids come from configuration when given.
+            self.org_id = settings.mem0_org_id
+            self.project_id = settings.mem0_project_id
+            return None
+
+    http = httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+        limits=httpx.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=60),
+    )
+    return MemoryStore(_Client(api_key=settings.mem0_api_key, host=settings.mem0_host, client=http))
+
+
+def get_store(profile: str = "interactive") -> MemoryStore:
+    """The container's store for ``profile``: "interactive" (callers waiting) or "worker"."""
+    store = _clients.get(profile)
+    if store is None:
+        with _lock:
+            store = _clients.get(profile)
+            if store is None:
+                settings = get_settings()
+                timeout = settings.interactive_timeout if profile == "interactive" else settings.worker_timeout
+                store = _clients[profile] = _build(settings, timeout)
+    return store
+
+
+def reset_clients() -> None:
+    """Drop every client and its connections (tests; SnapStart's after-restore hook)."""
+    with _lock:
+        for store in _clients.values():
+            http = getattr(store._client, "client", None)
+            if http is not None:
+                http.close()
+        _clients.clear()
+
+
+def within[T](deadline_seconds: float, work: Callable[[], T]) -> T:
+    """``work()`` or ``MemoryUnavailable`` once ``deadline_seconds`` have passed, whatever Mem0 does.
+
+    httpx timeouts bound each phase of a request, not the whole; this bounds the whole.
+    """
+    global _pool
+    if _pool is None:
+        with _lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mem0")
+    future = _pool.submit(work)
+    try:
+        return future.result(timeout=deadline_seconds)
+    except FutureTimeout:
+        future.cancel()
+        raise MemoryUnavailable(f"Mem0 did not answer within {deadline_seconds:.2f} s") from None
+    except MemoryUnavailable:
+        raise
+    except Exception as exc:
+        raise MemoryUnavailable(f"Mem0 failed: {type(exc).__name__}") from exc
+
+
+def _retry_delay(error: Exception, attempt: int) -> float | None:
+    """Seconds to wait before trying again, or ``None`` when trying again cannot help.
+
+    429 (honouring Retry-After), 5xx and network failures are passing; a bad request, a wrong key
+    or an exhausted quota are not, and go straight to Lambda's retries and the dead-letter queue.
+    """
+    from mem0 import exceptions
+
+    backoff = min(0.5 * 2**attempt, 4.0)
+    if isinstance(error, exceptions.RateLimitError):
+        retry_after = (getattr(error, "debug_info", None) or {}).get("retry_after")
+        return float(retry_after) if isinstance(retry_after, int | float) and retry_after >= 0 else backoff
+    if isinstance(error, exceptions.NetworkError):
+        return backoff
+    if isinstance(
+        error,
+        exceptions.AuthenticationError
+        | exceptions.ValidationError
+        | exceptions.MemoryQuotaExceededError
+        | exceptions.MemoryNotFoundError,
+    ):
+        return None
+    if isinstance(error, exceptions.MemoryError):  # the 500 family
+        return backoff
+    return None
+
+
+def with_retries[T](
+    work: Callable[[], T],
+    *,
+    attempts: int = 3,
+    time_left: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> T:
+    """``work()``, tried up to ``attempts`` times while the error is passing and time is left."""
+    import time
+
+    pause = sleep or time.sleep
+    for attempt in range(attempts):
+        try:
+            return work()
+        except Exception as error:
+            delay = _retry_delay(error, attempt)
+            if delay is None or attempt == attempts - 1:
+                raise
+            if time_left is not None and time_left() < delay + get_settings().worker_timeout * 2:
+                raise
+            pause(min(delay, 10.0))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def preload() -> None:
+    """Import mem0's client and build the interactive store now (no network), if configured.
+
+    Called at a handler's import, so the cost lands in Lambda's init phase; never raises.
+    """
+    try:
+        if get_settings().mem0_api_key:
+            get_store("interactive")
+    except Exception:  # the request path reports the problem; init must not fail
+        return

@@ -1,0 +1,68 @@
+"""Logging, metrics and the masking that keeps caller data out of both.
+
+Powertools' Logger writes structured JSON with the Lambda context; Metrics writes CloudWatch
+embedded metric format (no API calls, flushed by the handler decorator). Log lines name callers
+only through ``mask_caller``: no full phone number, transcript text or secret is ever logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+NAMESPACE = "AgenticMemory"
+
+logger = Logger(service="agentic-memory", use_rfc3339=True)
+metrics = Metrics(namespace=NAMESPACE)
+
+
+class Metric:
+    """Metric names, shared with the template's alarms and the operations guide."""
+
+    CALLER_RETURNING = "CallerReturning"
+    CALLER_NEW = "CallerNew"
+    MEMORIES_FOUND = "MemoriesFound"
+    MEMORIES_WRITTEN = "MemoriesWritten"
+    MEM0_LATENCY = "Mem0Latency"
+    MEM0_ERRORS = "Mem0Errors"
+    SIGNATURE_REJECTED = "SignatureRejected"
+    AUTH_REJECTED = "AuthRejected"
+    DEGRADED_ANSWER = "DegradedAnswer"
+    JOB_ACCEPTED = "JobAccepted"
+    JOB_IGNORED = "JobIgnored"
+    JOB_DUPLICATE = "JobDuplicate"
+
+
+def count(name: str, value: float = 1) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+@contextmanager
+def mem0_call(operation: str) -> Iterator[None]:
+    """Time one Mem0 round trip and count its failures."""
+    started = time.perf_counter()
+    try:
+        yield
+    except Exception:
+        count(Metric.MEM0_ERRORS)
+        raise
+    finally:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        metrics.add_metric(name=Metric.MEM0_LATENCY, unit=MetricUnit.Milliseconds, value=round(elapsed_ms, 1))
+        logger.debug("mem0 call", extra={"operation": operation, "ms": round(elapsed_ms, 1)})
+
+
+def mask_caller(caller: str | None) -> str:
+    """A form safe for logs: a phone number keeps its country prefix and last two digits; any other id
+    becomes a short stable hash, so lines about one caller can still be followed."""
+    if not caller:
+        return "-"
+    if caller.startswith("+") and caller[1:].isdigit():
+        return f"{caller[:2]}{'*' * (len(caller) - 4)}{caller[-2:]}"
+    digest = hashlib.sha256(caller.encode("utf-8")).hexdigest()[:10]
+    return f"id:{digest}"

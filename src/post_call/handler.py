@@ -1,0 +1,16 @@
+"""ElevenLabs post-call webhook (HTTP) and its asynchronous worker (self-invocation), one function.
+
+The HTTP path verifies, queues a job for this same function and answers at once; the job path
+writes the memories. mem0 and boto3 load only on the path that needs them.
+"""
+
+from agentic_memory import endpoints, ingest
+from agentic_memory.observability import logger, metrics
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event, context):
+    if ingest.is_job(event):
+        return endpoints.run_job(event, context)
+    return endpoints.post_call(event, context)

@@ -1,0 +1,13 @@
+"""ElevenLabs server tool (mid-call) -> a memory search scoped to the caller."""
+
+from agentic_memory import endpoints, memory
+from agentic_memory.observability import logger, metrics
+
+# Load mem0's client during Lambda's init phase (full CPU) rather than while the caller hears silence.
+memory.preload()
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return endpoints.retrieve(event)
