@@ -101,6 +101,8 @@ class Invocations(list):
 def lambda_invocations() -> Iterator[Invocations]:
     """Captures ``lambda.invoke`` on the real boto3 client at botocore's ``before-call`` hook, so the
     whole boto3 path runs but nothing leaves the machine."""
+    from botocore.awsrequest import AWSResponse
+
     calls = Invocations()
     client = aws.client("lambda")
 
@@ -110,7 +112,7 @@ def lambda_invocations() -> Iterator[Invocations]:
         body = params["body"]
         payload = body.read() if hasattr(body, "read") else body
         calls.append((params["url_path"], params["headers"].get("X-Amz-Invocation-Type"), json.loads(payload)))
-        return ({"status_code": 202, "headers": {}, "body": b""}, {"StatusCode": 202})
+        return AWSResponse(params["url_path"], 202, {}, None), {"StatusCode": 202}
 
     client.meta.events.register("before-call.lambda.Invoke", capture)
     yield calls

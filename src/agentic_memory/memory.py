@@ -10,9 +10,10 @@ Three things here are deliberate, each because of a mem0ai 2.2.1 pitfall (DESIGN
   upgrade breaks it, and the loader falls back to a plain import if the layout changes.
 * mem0 reads ``MEM0_DIR`` and ``MEM0_TELEMETRY`` at import time (it creates the directory, which
   fails on Lambda's read-only home, and starts PostHog). They are set before the first import.
-* The constructor pings ``/v1/ping/`` with a 300 s timeout and no retries. We hand it an
-  ``httpx.Client`` with real timeouts, and skip the ping (a round trip on every cold start): a
-  wrong key shows up as an ``AuthenticationError`` on the first real request instead.
+* The constructor pings ``/v1/ping/`` with a 300 s timeout and no retries, to learn the org and
+  project ids. We hand it an ``httpx.Client`` with real timeouts; and when ``MEM0_ORG_ID`` and
+  ``MEM0_PROJECT_ID`` are configured the ping is skipped (a round trip saved on every cold start;
+  a wrong key then shows up as an ``AuthenticationError`` on the first real request).
 
 Clients are built lazily, once per container and timeout profile, and reused across warm
 invocations so the connection pool (and its TLS session) is reused too.
@@ -136,10 +137,13 @@ def _build(settings: Settings, timeout: float) -> MemoryStore:
     import httpx
 
     base = _memory_client_class()
+    known_ids = bool(settings.mem0_org_id and settings.mem0_project_id)
 
     class _Client(base):  # type: ignore[misc, valid-type]
-        def _validate_api_key(self) -> None:
-            # No ping (see the module docstring); the ids come from configuration when given.
+        def _validate_api_key(self) -> Any:
+            if not known_ids:
+                return super()._validate_api_key()
+            # The ping only tells the ids, and we know them (see the module docstring).
             self.org_id = settings.mem0_org_id
             self.project_id = settings.mem0_project_id
             return None

@@ -33,7 +33,8 @@ def test_phone_numbers_become_e164(raw, expected):
 
 
 @pytest.mark.parametrize(
-    "raw", [None, "", "   ", "anonymous", "Anonymous", "RESTRICTED", "unknown", "private", "+0123456", "12", 16129782029]
+    "raw",
+    [None, "", "   ", "anonymous", "Anonymous", "RESTRICTED", "unknown", "private", "+0123456", "12", 16129782029],
 )
 def test_withheld_or_invalid_numbers_mean_no_caller(raw):
     assert normalize_caller(raw) is None

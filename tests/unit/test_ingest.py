@@ -39,8 +39,11 @@ def test_at_most_three_writes_for_a_long_call():
     writes = plan_writes(job_for(sample_data(transcript=turns)))
     assert len(writes) == 3
     conversation, summary, facts = writes
-    assert conversation.infer is True and summary.infer is False and facts.infer is False
-    assert summary.metadata["kind"] == "call_summary" and summary.metadata["outcome"] == "success"
+    assert conversation.infer is True
+    assert summary.infer is False
+    assert facts.infer is False
+    assert summary.metadata["kind"] == "call_summary"
+    assert summary.metadata["outcome"] == "success"
     assert summary.metadata["date"] == "2026-11-21"
     assert {w.metadata["conversation_id"] for w in writes} == {"conv_01jexample0000000000000001"}
     assert {w.metadata["agent_id"] for w in writes} == {"agent_7101k0example"}
