@@ -55,10 +55,10 @@ bench: $(STAMP) ## cold-start, warm-latency and worker benchmarks (prints a tabl
 	$(PY) scripts/bench.py
 
 build: $(SAM_STAMP) ## sam build (no Docker needed: python3.12 is on PATH)
-	$(SAM) build
+	SAM_CLI_TELEMETRY=0 $(SAM) build
 
 deploy: $(SAM_STAMP) build ## sam deploy (copy samconfig.toml.example to samconfig.toml first, or run with GUIDED=1)
-	$(SAM) deploy $(if $(GUIDED),--guided,)
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy $(if $(GUIDED),--guided,)
 
 events: $(STAMP) ## re-sign events/post_call.json with the current time (key from ELEVENLABS_HMAC_KEY or .env)
 	$(PY) scripts/sign_event.py events/post_call.json

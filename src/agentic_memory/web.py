@@ -65,7 +65,7 @@ def parse_json_object(request: Request) -> dict[str, Any]:
         raise BadRequest("The request body is empty; a JSON object is expected.", code="empty_body")
     try:
         value = json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, over-long integers, deep nesting
         raise BadRequest("The request body is not valid JSON.", code="invalid_json") from exc
     if not isinstance(value, dict):
         raise BadRequest("The request body must be a JSON object.", code="invalid_json")
