@@ -7,7 +7,6 @@ STAMP := $(VENV)/.installed-stamp
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-stamp
-PORT ?= 3000
 
 .DEFAULT_GOAL := help
 .PHONY: help setup dev test unit integration infra lint validate bench build deploy events lock clean
@@ -29,7 +28,7 @@ $(SAM_STAMP): requirements-sam.txt
 setup: $(STAMP) ## create .venv and install the pinned development dependencies
 
 dev: $(STAMP) ## run the whole stack locally (HTTP API, Lambda invoke, Mem0 store, DynamoDB)
-	$(PY) scripts/dev.py --port $(PORT)
+	$(PY) scripts/dev.py $(if $(PORT),--port $(PORT),)
 
 test: $(STAMP) lint ## lint, then every test (unit, integration, infra)
 	$(PY) -m pytest

@@ -39,8 +39,9 @@ def normalize_caller(raw: object, *, default_country_code: str = "1") -> str | N
         if 11 <= len(candidate) <= 15 and candidate[0] != "0":
             return f"+{candidate}"
         return None
-    # Not a phone number (a web call's user id): keep it, but bounded and printable.
-    if len(text) > _MAX_USER_ID or not text.isprintable():
+    # Not a phone number (a web call's user id): keep it, but bounded and printable. An unresolved
+    # template such as "{{system__caller_id}}" would make every such call share one memory.
+    if len(text) > _MAX_USER_ID or not text.isprintable() or "{" in text or "}" in text:
         return None
     return text
 

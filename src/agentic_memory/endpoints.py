@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from agentic_memory import auth, aws, idempotency, ingest, memory, personalize
 from agentic_memory.config import get_settings
 from agentic_memory.elevenlabs import (
@@ -130,12 +132,15 @@ def post_call(event: Any, context: Any) -> dict[str, Any]:
         caller = resolve_caller(data, default_country_code=settings.default_country_code)
         if not caller:
             return _ignored("no caller to remember (withheld or missing caller id)")
-        job = ingest.build_job(
-            data,
-            caller_id=caller,
-            event_timestamp=envelope.event_timestamp,
-            caller_name_field=settings.caller_name_field,
-        )
+        try:
+            job = ingest.build_job(
+                data,
+                caller_id=caller,
+                event_timestamp=envelope.event_timestamp,
+                caller_name_field=settings.caller_name_field,
+            )
+        except ValidationError:  # a field the job bounds (an over-long conversation id): the sender's error
+            raise BadRequest("The post-call payload has a field out of bounds.", code="invalid_payload") from None
         try:
             aws.invoke_async(context.function_name, job.model_dump_json().encode())
         except Exception as exc:
@@ -181,9 +186,8 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
         }
 
         def write_memories(write: dict[str, Any]) -> dict[str, Any]:
-            store = memory.get_store("worker")
             memory.with_retries(
-                lambda: store.add(
+                lambda: memory.get_store("worker").add(
                     write["user_id"],
                     write["messages"],
                     agent_id=write["agent_id"],

@@ -19,7 +19,7 @@ from agentic_memory.personalize import KIND_FACT, KIND_SUMMARY, clean_name
 JOB_KIND = "post_call_job"
 KIND_CONVERSATION = "conversation"
 MAX_TURN_CHARS = 2_000
-MAX_TRANSCRIPT_CHARS = 120_000
+MAX_TRANSCRIPT_BYTES = 120_000
 MAX_FIELD_CHARS = 500
 
 # What a caller says when giving their name. Only these explicit phrasings count.
@@ -70,23 +70,27 @@ def _text(value: Any, limit: int) -> str | None:
     return None
 
 
+def _size(turn: JobTurn) -> int:
+    return len(turn.content.encode("utf-8"))  # bytes, not characters: the invoke limit is in bytes
+
+
 def _bounded(turns: list[JobTurn], budget: int) -> list[JobTurn]:
-    """All turns if they fit; else the opening and the end of the call, which say the most."""
-    if sum(len(t.content) for t in turns) <= budget:
+    """All turns if they fit in ``budget`` UTF-8 bytes; else the opening and the end of the call."""
+    if sum(_size(t) for t in turns) <= budget:
         return turns
     head: list[JobTurn] = []
     used = 0
     for turn in turns:
-        if used + len(turn.content) > budget // 2:
+        if used + _size(turn) > budget // 2:
             break
         head.append(turn)
-        used += len(turn.content)
+        used += _size(turn)
     tail: list[JobTurn] = []
     for turn in reversed(turns[len(head) :]):
-        if used + len(turn.content) > budget:
+        if used + _size(turn) > budget:
             break
         tail.append(turn)
-        used += len(turn.content)
+        used += _size(turn)
     return head + tail[::-1]
 
 
@@ -128,7 +132,7 @@ def build_job(
         event_timestamp=event_timestamp,
         start_time_unix_secs=data.metadata.start_time_unix_secs,
         call_duration_secs=data.metadata.call_duration_secs,
-        turns=_bounded(turns, MAX_TRANSCRIPT_CHARS),
+        turns=_bounded(turns, MAX_TRANSCRIPT_BYTES),
         summary=_text(data.analysis.transcript_summary, 4_000),
         title=_text(data.analysis.call_summary_title, 200),
         call_successful=_text(data.analysis.call_successful, 40),

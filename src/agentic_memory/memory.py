@@ -6,8 +6,9 @@ Three things here are deliberate, each because of a mem0ai 2.2.1 pitfall (DESIGN
   (qdrant_client, numpy, grpc, sqlalchemy, openai): about a second of cold start we never use.
   ``_memory_client_class`` registers the ``mem0`` package without running that file, then imports
   only ``mem0.client.main``. Upstream fix, not yet released: https://github.com/mem0ai/mem0/pull/6165.
-  Checked against mem0ai==2.2.1 (``CHECKED_MEM0AI``); tests/unit/test_memory_loader.py fails if an
-  upgrade breaks it, and the loader falls back to a plain import if the layout changes.
+  With telemetry off it also stands in for ``mem0.memory.telemetry``, which would import PostHog for
+  nothing. Checked against mem0ai==2.2.1 (``CHECKED_MEM0AI``); tests/unit/test_import_hygiene.py fails
+  if an upgrade breaks it, and the loader falls back to a plain import if the layout changes.
 * mem0 reads ``MEM0_DIR`` and ``MEM0_TELEMETRY`` at import time (it creates the directory, which
   fails on Lambda's read-only home, and starts PostHog). They are set before the first import.
 * The constructor pings ``/v1/ping/`` with a 300 s timeout and no retries, to learn the org and
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from agentic_memory.config import Settings, get_settings
@@ -45,6 +47,46 @@ def _prepare_environment(settings: Settings) -> None:
     os.environ["MEM0_TELEMETRY"] = settings.mem0_telemetry
 
 
+def _telemetry_enabled() -> bool:
+    # mem0's own reading of the variable (mem0/memory/telemetry.py): on unless set to something else.
+    return os.environ.get("MEM0_TELEMETRY", "True").lower() in ("true", "1", "yes")
+
+
+class _TelemetryOff:
+    """What mem0's ``client_telemetry`` is when telemetry is off: no PostHog client, every call a no-op."""
+
+    posthog = None
+    user_id = None
+
+    def capture_event(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def capture_identify(self, *args: Any, **kwargs: Any) -> bool:
+        return False
+
+    def close(self) -> None:
+        return None
+
+
+def _telemetry_off_module() -> ModuleType:
+    """A stand-in for ``mem0.memory.telemetry`` that skips ``import posthog`` (~50 ms of cold start).
+
+    Only used with telemetry off, where mem0's real module does nothing either. It provides the names
+    mem0ai 2.2.1's client imports from it; a version importing more fails the lean import, and the
+    loader then falls back to the full one (tests/unit/test_import_hygiene.py notices).
+    """
+    module = ModuleType("mem0.memory.telemetry")
+    module.MEM0_TELEMETRY = False  # type: ignore[attr-defined]
+    module.client_telemetry = _TelemetryOff()  # type: ignore[attr-defined]
+    module.capture_client_event = _noop  # type: ignore[attr-defined]
+    module.capture_event = _noop  # type: ignore[attr-defined]
+    return module
+
+
+def _noop(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
 def _memory_client_class() -> type:
     """``mem0.client.main.MemoryClient``, imported without ``mem0/__init__.py``'s heavy imports."""
     if "mem0" not in sys.modules:
@@ -53,10 +95,13 @@ def _memory_client_class() -> type:
             package = importlib.util.module_from_spec(spec)
             package.__version__ = importlib.metadata.version("mem0ai")
             sys.modules["mem0"] = package
+            if not _telemetry_enabled():
+                sys.modules["mem0.memory.telemetry"] = _telemetry_off_module()
     try:
         from mem0.client.main import MemoryClient
     except ImportError:  # a future layout: pay for the full import rather than fail
-        sys.modules.pop("mem0", None)
+        for name in [name for name in sys.modules if name == "mem0" or name.startswith("mem0.")]:
+            del sys.modules[name]
         from mem0 import MemoryClient
     return MemoryClient
 
@@ -150,9 +195,13 @@ def _build(settings: Settings, timeout: float) -> MemoryStore:
 
     http = httpx.Client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-        limits=httpx.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=60),
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=60),
     )
-    return MemoryStore(_Client(api_key=settings.mem0_api_key, host=settings.mem0_host, client=http))
+    try:
+        return MemoryStore(_Client(api_key=settings.mem0_api_key, host=settings.mem0_host, client=http))
+    except ValueError as exc:  # the constructor's ping turns any HTTP error into a bare ValueError
+        http.close()
+        raise MemoryUnavailable(f"Mem0 ping failed: {str(exc)[:200]}") from exc
 
 
 def get_store(profile: str = "interactive") -> MemoryStore:
@@ -164,7 +213,8 @@ def get_store(profile: str = "interactive") -> MemoryStore:
             if store is None:
                 settings = get_settings()
                 timeout = settings.interactive_timeout if profile == "interactive" else settings.worker_timeout
-                store = _clients[profile] = _build(settings, timeout)
+                with mem0_call("connect"):
+                    store = _clients[profile] = _build(settings, timeout)
     return store
 
 
@@ -178,6 +228,33 @@ def reset_clients() -> None:
         _clients.clear()
 
 
+def after_restore() -> None:
+    """SnapStart's after-restore hook. Many containers resume from one snapshot, so nothing made before it
+    may be shared: pooled connections (Mem0's and boto3's) are dropped and rebuilt on first use, and
+    ``random`` (botocore's retry jitter) is reseeded so restored containers do not back off in step."""
+    import random
+
+    from agentic_memory import aws, idempotency
+
+    reset_clients()
+    aws.reset_clients()
+    idempotency.reset()  # holds the DynamoDB persistence layer and its boto3 client
+    random.seed()
+
+
+def register_snapstart_hooks() -> bool:
+    """Register ``after_restore`` with Lambda's runtime hooks; ``False`` where they do not exist.
+
+    ``snapshot_restore_py`` ships only inside Lambda's Python runtime. Without SnapStart the hook never runs.
+    """
+    try:
+        from snapshot_restore_py import register_after_restore
+    except ImportError:
+        return False
+    register_after_restore(after_restore)
+    return True
+
+
 def within[T](deadline_seconds: float, work: Callable[[], T]) -> T:
     """``work()`` or ``MemoryUnavailable`` once ``deadline_seconds`` have passed, whatever Mem0 does.
 
@@ -187,7 +264,7 @@ def within[T](deadline_seconds: float, work: Callable[[], T]) -> T:
     if _pool is None:
         with _lock:
             if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mem0")
+                _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="mem0")
     future = _pool.submit(work)
     try:
         return future.result(timeout=deadline_seconds)
@@ -209,6 +286,8 @@ def _retry_delay(error: Exception, attempt: int) -> float | None:
     from mem0 import exceptions
 
     backoff = min(0.5 * 2**attempt, 4.0)
+    if isinstance(error, MemoryUnavailable):  # the client could not be built: Mem0 down at the ping
+        return backoff
     if isinstance(error, exceptions.RateLimitError):
         retry_after = (getattr(error, "debug_info", None) or {}).get("retry_after")
         return float(retry_after) if isinstance(retry_after, int | float) and retry_after >= 0 else backoff
@@ -252,7 +331,8 @@ def with_retries[T](
 
 
 def preload() -> None:
-    """Import mem0's client and build the interactive store now (no network), if configured.
+    """Import mem0's client and build the interactive store now, if configured (its constructor pings
+    Mem0 unless ``MEM0_ORG_ID`` and ``MEM0_PROJECT_ID`` are set).
 
     Called at a handler's import, so the cost lands in Lambda's init phase; never raises.
     """
@@ -261,3 +341,6 @@ def preload() -> None:
             get_store("interactive")
     except Exception:  # the request path reports the problem; init must not fail
         return
+
+
+register_snapstart_hooks()  # at import: every handler imports this module, so all three get the hook

@@ -3,11 +3,19 @@
 Powertools' Logger writes structured JSON with the Lambda context; Metrics writes CloudWatch
 embedded metric format (no API calls, flushed by the handler decorator). Log lines name callers
 only through ``mask_caller``: no full phone number, transcript text or secret is ever logged.
+
+The service name (the ``service`` log key and metric dimension, which the template's alarms match)
+is ``POWERTOOLS_SERVICE_NAME``, set per function by the template. Powertools prefers an explicit
+``service=`` argument to that variable, so the argument passed here is the variable's own value; each
+handler names a default for runs without it (tests, ``make dev``, where one process serves all three).
+The level comes from ``POWERTOOLS_LOG_LEVEL`` or ``LOG_LEVEL`` (INFO when neither is set).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +24,32 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 NAMESPACE = "AgenticMemory"
+SERVICE_ENV = "POWERTOOLS_SERVICE_NAME"
+DEFAULT_SERVICE = "agentic-memory"
 
-logger = Logger(service="agentic-memory", use_rfc3339=True)
-metrics = Metrics(namespace=NAMESPACE)
+
+def service_name(default: str = DEFAULT_SERVICE) -> str:
+    return os.environ.get(SERVICE_ENV, "").strip() or default
+
+
+logger = Logger(service=service_name(), use_rfc3339=True)
+metrics = Metrics(namespace=NAMESPACE, service=service_name())
+
+# Libraries that log whole requests at DEBUG (botocore logs the self-invoke's payload: a transcript and
+# the caller's number) stay at INFO, whatever LOG_LEVEL or the root logger says.
+QUIET_LIBRARIES = ("botocore", "boto3", "urllib3")
+for _name in QUIET_LIBRARIES:
+    logging.getLogger(_name).setLevel(max(logging.getLogger(_name).level, logging.INFO))
+
+
+def use_service(default: str) -> None:
+    """Name this invocation's log lines and metrics: ``POWERTOOLS_SERVICE_NAME`` when set, else ``default``.
+
+    Call it first in a handler, inside the Powertools decorators (they reset the log keys per invocation).
+    """
+    service = service_name(default)
+    logger.append_keys(service=service)
+    metrics.service = service  # Powertools adds it as the `service` dimension when it flushes
 
 
 class Metric:

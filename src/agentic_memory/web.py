@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,9 @@ from agentic_memory.errors import AppError, BadRequest, PayloadTooLarge
 from agentic_memory.observability import logger
 
 JSON_HEADERS = {"content-type": "application/json"}
+# JSON may spell half of a UTF-16 pair alone ("\\ud83d"); json.loads then yields a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +68,26 @@ def parse_json_object(request: Request) -> dict[str, Any]:
     if not request.body.strip():
         raise BadRequest("The request body is empty; a JSON object is expected.", code="empty_body")
     try:
-        value = json.loads(request.body)
+        text = request.body.decode("utf-8-sig")  # JSON travels as UTF-8 (RFC 8259); a BOM is tolerated
+        value = json.loads(text)
+        if _SURROGATE_ESCAPE.search(text):
+            value = _without_lone_surrogates(value)
     except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, over-long integers, deep nesting
         raise BadRequest("The request body is not valid JSON.", code="invalid_json") from exc
     if not isinstance(value, dict):
         raise BadRequest("The request body must be a JSON object.", code="invalid_json")
+    return value
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """``value`` with lone surrogates replaced by U+FFFD: they cannot be encoded as UTF-8, so every
+    later serialisation (the worker's job, a response, a log line) would fail on them."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
     return value
 
 
@@ -92,7 +111,10 @@ def respond(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         if error.status >= 500:
             logger.error("request failed", extra={"error": error.code})
         else:
-            logger.info("request rejected", extra={"status": error.status, "error": error.code})
+            # The message says why (stale timestamp, wrong key, which field) and never holds a secret.
+            logger.info(
+                "request rejected", extra={"status": error.status, "error": error.code, "reason": error.message}
+            )
         return error_response(error)
     except Exception:
         logger.exception("unexpected failure")

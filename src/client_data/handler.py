@@ -1,7 +1,7 @@
 """ElevenLabs conversation-initiation webhook -> what we remember of the caller."""
 
 from agentic_memory import endpoints, memory
-from agentic_memory.observability import logger, metrics
+from agentic_memory.observability import logger, metrics, use_service
 
 # Load mem0's client during Lambda's init phase (full CPU) rather than while a caller waits.
 memory.preload()
@@ -10,4 +10,5 @@ memory.preload()
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
+    use_service("client-data")
     return endpoints.client_data(event)

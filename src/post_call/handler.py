@@ -5,12 +5,13 @@ writes the memories. mem0 and boto3 load only on the path that needs them.
 """
 
 from agentic_memory import endpoints, ingest
-from agentic_memory.observability import logger, metrics
+from agentic_memory.observability import logger, metrics, use_service
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
+    use_service("post-call")
     if ingest.is_job(event):
         return endpoints.run_job(event, context)
     return endpoints.post_call(event, context)

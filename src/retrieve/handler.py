@@ -1,7 +1,7 @@
 """ElevenLabs server tool (mid-call) -> a memory search scoped to the caller."""
 
 from agentic_memory import endpoints, memory
-from agentic_memory.observability import logger, metrics
+from agentic_memory.observability import logger, metrics, use_service
 
 # Load mem0's client during Lambda's init phase (full CPU) rather than while the caller hears silence.
 memory.preload()
@@ -10,4 +10,5 @@ memory.preload()
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
+    use_service("retrieve")
     return endpoints.retrieve(event)

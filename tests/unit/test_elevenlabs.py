@@ -44,6 +44,7 @@ def test_web_user_ids_are_kept_but_bounded():
     assert normalize_caller("user_8c1f") == "user_8c1f"
     assert normalize_caller("x" * 129) is None
     assert normalize_caller("bad\nid") is None
+    assert normalize_caller("{{system__caller_id}}") is None
 
 
 def test_ten_digit_numbers_use_the_default_country_only_for_nanp():

@@ -80,3 +80,9 @@ class TestSaidName:
 
 def test_a_lowercase_word_after_the_name_is_not_part_of_it():
     assert said_name([JobTurn(role="user", content="My name is Maria and I need help")]) == "Maria"
+
+
+def test_the_bound_counts_bytes_so_long_calls_in_any_script_fit_an_async_invoke():
+    turns = [{"role": "user", "message": "你好我想查询我的订单" * 100} for _ in range(400)]
+    job = job_for(sample_data(transcript=turns))
+    assert len(job.model_dump_json().encode("utf-8")) < 256 * 1024

@@ -81,3 +81,9 @@ def test_within_turns_failures_into_memory_unavailable():
     with pytest.raises(MemoryUnavailable, match="RuntimeError"):
         memory.within(1, fail)
     assert memory.within(1, lambda: 42) == 42
+
+
+def test_a_client_that_could_not_be_built_is_retried():
+    work, calls = flaky([MemoryUnavailable("Mem0 ping failed")])
+    assert memory.with_retries(work, sleep=lambda _: None) == "ok"
+    assert len(calls) == 2

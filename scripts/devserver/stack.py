@@ -1,0 +1,454 @@
+"""`make dev`: the three functions, their HTTP API, a local Lambda, DynamoDB and Mem0 in one process.
+
+Why one process: it starts in about a second, needs no Docker, AWS account or Mem0 account, and a
+debugger or a print sees everything. The pieces, all on 127.0.0.1:
+
+* the HTTP API (`http_api`) on the chosen port, routes and handlers read from template.yaml;
+* a Lambda Invoke endpoint (`lambda_invoke`) on a free port; `AWS_ENDPOINT_URL_LAMBDA` points the
+  unchanged boto3 self-invoke of post_call at it, and its worker runs the jobs with Lambda's retries;
+* moto's DynamoDB on a free port with the template's tables (idempotency records, in memory only);
+* the Mem0 stand-in (`mem0_server`, SQLite under the data dir) unless `MEM0_API_KEY` is set.
+
+The handlers read their settings once per process (`agentic_memory.config.get_settings`), so the
+environment is complete before the first handler module is imported.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import json
+import logging
+import os
+import secrets
+import shlex
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from devserver.http_api import FunctionFailed, HttpApi, HttpApiServer
+from devserver.lambda_invoke import DEFAULT_RETRY_DELAYS, REGION, LambdaInvokeServer, LambdaRuntime, LocalFunction
+from devserver.sam_template import ROOT, TEMPLATE, Route, Template, TemplateError
+
+SECRETS = ("ELEVENLABS_WORKSPACE_KEY", "ELEVENLABS_HMAC_KEY")
+# Dummy credentials: botocore signs every request, and nothing here may reach a real account.
+DUMMY = "local"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": DUMMY, "AWS_SECRET_ACCESS_KEY": DUMMY}
+# Anything that could send boto3 to a real account or endpoint is removed from the process.
+AWS_VARIABLES_DROPPED = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+# The local Lambda, DynamoDB and Mem0 take no credentials that matter: they never listen beyond this
+# machine, whatever --host the public HTTP API uses (a tunnel forwards only the API's port).
+INTERNAL_HOST = "127.0.0.1"
+STATE_FILE = "dev-stack.json"
+# Stop taking requests first, then let the worker finish its jobs while Mem0 and DynamoDB still answer.
+SHUTDOWN_ORDER = (
+    "HTTP API",
+    "Lambda worker",
+    "Lambda invoke endpoint",
+    "Mem0 stand-in",
+    "DynamoDB (moto)",
+    "state file",
+)
+ENV_FILE_HEADER = "# Local settings for `make dev` (git-ignored). Every variable is described in .env.example.\n"
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message is meant for the developer, on one line."""
+
+
+class PortInUse(StackError):
+    pass
+
+
+# ---------------------------------------------------------------------- .env
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value.split(" #", 1)[0].rstrip()
+
+
+def parse_env_file(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines; blank lines, ``#`` comments and an ``export`` prefix are allowed."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        text = text.removeprefix("export ").strip()
+        name, sep, value = text.partition("=")
+        if sep and name.strip().isidentifier():
+            values[name.strip()] = _unquote(value)
+    return values
+
+
+def apply_env_file(path: Path, environ: dict[str, str] | Any = os.environ) -> dict[str, str]:
+    """Put the file's values into ``environ`` unless already set there (the shell wins over .env)."""
+    values = parse_env_file(path)
+    for name, value in values.items():
+        if not environ.get(name):
+            environ[name] = value
+    return values
+
+
+def ensure_secrets(path: Path, environ: dict[str, str] | Any = os.environ) -> dict[str, str]:
+    """Make and save local random secrets for the ones that are set nowhere; returns what it made.
+
+    Existing lines of the file are kept; an empty ``NAME=`` line is filled in place, otherwise the
+    new line is appended. A new file is readable by its owner only.
+    """
+    made = {name: secrets.token_urlsafe(24) for name in SECRETS if not environ.get(name)}
+    if not made:
+        return made
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [ENV_FILE_HEADER.rstrip("\n")]
+    for name, value in made.items():
+        for index, line in enumerate(lines):
+            key, sep, rest = line.strip().removeprefix("export ").partition("=")
+            if sep and key.strip() == name and not _unquote(rest):
+                lines[index] = f"{name}={value}"
+                break
+        else:
+            lines.append(f"{name}={value}")
+        environ[name] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return made
+
+
+# ---------------------------------------------------------------------- the stack
+
+
+@dataclass
+class DevConfig:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    data_dir: Path = ROOT / ".local"
+    env_file: Path = ROOT / ".env"
+    template: Path = TEMPLATE
+    stack_name: str = "agentic-memory-dev"
+    retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
+    drain_seconds: float = 5.0
+
+
+class DevStack:
+    """Start with `start()`, stop with `close()`; `banner()` says what runs where."""
+
+    def __init__(self, config: DevConfig, *, out: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.data_dir = Path(config.data_dir).resolve()
+        self.dead_letter_path = self.data_dir / "dead-letters.jsonl"
+        self.mem0_db = self.data_dir / "mem0.sqlite3"
+        self.state_path = self.data_dir / STATE_FILE
+        self._out = out or _print
+        self._closers: list[tuple[str, Callable[[], Any]]] = []
+        self.generated: dict[str, str] = {}
+        self.routes: list[Route] = []
+        self.tables: dict[str, str] = {}
+        self.mem0_url = ""
+        self.local_mem0 = False
+        self.ready_seconds = 0.0
+        self.api_server: HttpApiServer | None = None
+        self.runtime: LambdaRuntime | None = None
+        self.invoke_server: LambdaInvokeServer | None = None
+        self.dynamodb_url = ""
+
+    def log(self, line: str) -> None:
+        self._out(f"[dev] {time.strftime('%H:%M:%S')} {line}")
+
+    # ------------------------------------------------------------------ start
+
+    def start(self, started: float | None = None) -> DevStack:
+        """Everything, in the order the handlers need it; raises StackError (PortInUse) on failure."""
+        started = time.perf_counter() if started is None else started
+        try:
+            self._start()
+        except BaseException:
+            self.close(quiet=True)
+            raise
+        self.ready_seconds = time.perf_counter() - started
+        return self
+
+    def _start(self) -> None:
+        config = self.config
+        try:
+            template = Template.read(config.template, stack_name=config.stack_name)
+            self.routes = template.routes()
+        except (OSError, yaml.YAMLError, TemplateError) as exc:
+            raise StackError(f"cannot read the routes of {config.template}: {exc}") from None
+
+        # The public port first: when it is taken, say so before doing anything slow.
+        api = HttpApi(self.routes, self._invoke_route, log=self.log)
+        try:
+            self.api_server = HttpApiServer(api, config.host, config.port)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(
+                    f"port {config.port} on {config.host} is already in use (another `make dev`?);"
+                    f" stop it or pick another port: make dev PORT={config.port + 1}"
+                ) from None
+            raise StackError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from None
+        self._closers.append(("HTTP API", self.api_server.close))
+        apply_env_file(config.env_file)
+        self.generated = ensure_secrets(config.env_file)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+        self._fake_aws_environment()
+        self.runtime = LambdaRuntime(
+            [], dead_letter_path=self.dead_letter_path, retry_delays=config.retry_delays, log=self.log
+        )
+        self._closers.append(("Lambda worker", self._close_runtime))
+        self.invoke_server = LambdaInvokeServer(self.runtime, INTERNAL_HOST, 0).start()
+        self._closers.append(("Lambda invoke endpoint", self.invoke_server.close))
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.invoke_server.url
+
+        self._start_dynamodb(template)
+        self._start_mem0()
+        self._set_defaults()
+        self._load_functions(template)
+        self.api_server.start()
+        self._write_state()
+
+    def _write_state(self) -> None:
+        """Where the running stack's parts are, for tools such as a local dead-letter replay."""
+        functions = {route.path.strip("/"): route.function.name for route in self.routes}
+        state = {
+            "pid": os.getpid(),
+            "api_url": self._started(self.api_server).url,
+            "lambda_endpoint_url": self._started(self.invoke_server).url,
+            "dynamodb_endpoint_url": self.dynamodb_url,
+            "mem0_url": self.mem0_url,
+            "local_mem0": self.local_mem0,
+            # The stand-in's per-run key (it guards a 127.0.0.1 server only), so tools can reach it too.
+            "mem0_api_key": os.environ["MEM0_API_KEY"] if self.local_mem0 else None,
+            "functions": functions,
+            "tables": self.tables,
+            "dead_letters": str(self.dead_letter_path),
+        }
+        self.state_path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        self._closers.append(("state file", lambda: self.state_path.unlink(missing_ok=True)))
+
+    def _fake_aws_environment(self) -> None:
+        for name in AWS_VARIABLES_DROPPED:
+            os.environ.pop(name, None)
+        os.environ.update(FAKE_CREDENTIALS)
+        os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = REGION
+        # No profile, SSO or endpoint setting from ~/.aws may apply to the local stack.
+        os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+        os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+    def _start_dynamodb(self, template: Template) -> None:
+        werkzeug = logging.getLogger("werkzeug")  # moto's server would log every request
+        werkzeug.setLevel(logging.ERROR)
+        werkzeug.addHandler(logging.NullHandler())
+        from moto.server import ThreadedMotoServer
+
+        moto = ThreadedMotoServer(ip_address=INTERNAL_HOST, port=0, verbose=False)
+        moto.start()
+        self._closers.append(("DynamoDB (moto)", moto.stop))
+        host, port = moto.get_host_and_port()
+        self.dynamodb_url = f"http://{host}:{port}"
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_url
+        import boto3
+
+        client = boto3.client("dynamodb", endpoint_url=self.dynamodb_url, region_name=REGION)
+        for variable, table in template.tables().items():
+            client.create_table(
+                TableName=table.name,
+                KeySchema=table.key_schema,
+                AttributeDefinitions=table.attribute_definitions,
+                BillingMode=table.billing_mode,
+            )
+            if table.ttl_attribute:
+                client.update_time_to_live(
+                    TableName=table.name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+                )
+            os.environ[variable] = table.name
+            self.tables[variable] = table.name
+
+    def _start_mem0(self) -> None:
+        os.environ.setdefault("MEM0_DIR", str(self.data_dir / ".mem0"))
+        os.environ.setdefault("MEM0_TELEMETRY", "false")
+        if os.environ.get("MEM0_API_KEY"):
+            self.mem0_url = (os.environ.get("MEM0_HOST") or "https://api.mem0.ai").rstrip("/")
+            return
+        from devserver.mem0_server import Mem0Server
+
+        key = f"local-{secrets.token_hex(8)}"
+        server = Mem0Server(INTERNAL_HOST, 0, db=self.mem0_db, api_key=key).start()
+        self._closers.append(("Mem0 stand-in", server.close))
+        self.mem0_url = server.url
+        self.local_mem0 = True
+        os.environ["MEM0_API_KEY"] = key
+        os.environ["MEM0_HOST"] = server.url
+
+    @staticmethod
+    def _set_defaults() -> None:
+        os.environ.setdefault("LOG_LEVEL", "INFO")
+        os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AgenticMemory")
+        # Off unless asked for: concurrent invocations share Powertools' one metric set in this process.
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+    def _load_functions(self, template: Template) -> None:
+        runtime = self._started(self.runtime)
+        for function in template.functions().values():
+            code = str((self.config.template.parent / function.code_uri).resolve())
+            if code not in sys.path:
+                sys.path.insert(0, code)
+            try:
+                module = importlib.import_module(function.module)
+                handler = getattr(module, function.attribute)
+            except Exception as exc:
+                raise StackError(f"cannot load {function.logical_id} ({function.handler}): {exc!r}") from exc
+            runtime.functions[function.name] = LocalFunction(
+                name=function.name,
+                handler=handler,
+                timeout=function.timeout,
+                memory_mb=function.memory_mb,
+                async_retries=function.async_retries,
+            )
+
+    def _invoke_route(self, route: Route, event: dict[str, Any]) -> Any:
+        """API Gateway's synchronous call of the route's function."""
+        runtime = self._started(self.runtime)
+        function = runtime.function(route.function.name)
+        if function is None:
+            raise FunctionFailed(route.function.name)
+        outcome = runtime.invoke(function, event)
+        if not outcome.ok:
+            error = outcome.error or {}
+            self.log(f"{function.name} FAILED: {error.get('errorType')}: {str(error.get('errorMessage'))[:200]}")
+            raise FunctionFailed(function.name)
+        return outcome.result
+
+    # ------------------------------------------------------------------ stop
+
+    def _close_runtime(self) -> None:
+        runtime = self.runtime
+        if runtime is None:
+            return
+        waiting = runtime.pending()
+        if waiting:
+            self.log(f"waiting up to {self.config.drain_seconds:g} s for {waiting} post-call job(s)")
+        abandoned = runtime.close(self.config.drain_seconds)
+        if abandoned:
+            self.log(f"abandoned {abandoned} unfinished job(s); saved to {self.dead_letter_path} for replay")
+
+    def close(self, *, quiet: bool = False) -> None:
+        """Stop everything that started, in SHUTDOWN_ORDER; each part is stopped even if another fails."""
+        rank = {name: index for index, name in enumerate(SHUTDOWN_ORDER)}
+        closers, self._closers = sorted(self._closers, key=lambda item: rank[item[0]]), []
+        for name, closer in closers:
+            try:
+                closer()
+            except Exception as exc:
+                if not quiet:
+                    self.log(f"stopping {name} failed: {exc!r}")
+
+    # ------------------------------------------------------------------ banner
+
+    @staticmethod
+    def _started[T](part: T | None) -> T:
+        if part is None:
+            raise StackError("the stack is not started")
+        return part
+
+    def url(self, route: Route) -> str:
+        return f"{self._started(self.api_server).url}{route.path}"
+
+    def banner(self) -> str:
+        api_server, invoke_server = self._started(self.api_server), self._started(self.invoke_server)
+        workspace = os.environ["ELEVENLABS_WORKSPACE_KEY"].split(",")[0].strip()
+        hmac_key = os.environ["ELEVENLABS_HMAC_KEY"].split(",")[0].strip()
+        env_file = _shown(self.config.env_file)
+        lines = [f"AgenticMemory local stack ready in {self.ready_seconds:.1f} s", ""]
+        for route in self.routes:
+            stage = f"   (also /{route.stage}{route.path})" if route.stage != "$default" else ""
+            lines.append(f"  {route.function.name:<32} {route.method} {self.url(route)}{stage}")
+        lines += [
+            "",
+            f"  Lambda Invoke endpoint         {invoke_server.url}  (AWS_ENDPOINT_URL_LAMBDA)",
+            f"  DynamoDB (moto, in memory)     {self.dynamodb_url}  tables: {', '.join(self.tables.values())}",
+        ]
+        if self.local_mem0:
+            lines.append(f"  Mem0 stand-in                  {self.mem0_url}  store: {_shown(self.mem0_db)}")
+        else:
+            lines.append(f"  Mem0 Platform                  {self.mem0_url}  (MEM0_API_KEY is set)")
+        lines += [
+            f"  dead letters                   {_shown(self.dead_letter_path)}",
+            "",
+            f"  X-Workspace-Key                {workspace}",
+            f"  post-call HMAC secret          {hmac_key}",
+        ]
+        if self.generated:
+            lines.append(f"  (new local secrets {', '.join(self.generated)} saved in {env_file})")
+        lines += ["", "Try it:"]
+        caller = "+15550100001"
+        samples = {
+            "/client-data": {
+                "caller_id": caller,
+                "agent_id": "agent_local",
+                "called_number": "+15550100000",
+                "call_sid": "CA_local",
+            },
+            "/retrieve": {"query": "What did the caller order last time?", "user_id": caller},
+        }
+        for route in self.routes:
+            if route.path in samples:
+                body = shlex.quote(_compact_json(samples[route.path]))
+                lines.append(
+                    f"  curl -s -X {route.method} {self.url(route)} -H 'content-type: application/json'"
+                    f" -H {shlex.quote('x-workspace-key: ' + workspace)} -d {body}"
+                )
+        python = _shown(Path(sys.executable))
+        lines += [
+            f"  post-call needs a fresh signature; play a whole call: {python} scripts/simulate_call.py"
+            f" --env-file {env_file} --base-url {api_server.url}",
+            f"  or sign the sample event: {python} scripts/sign_event.py events/post_call.json --output -",
+            "",
+            "Ctrl-C stops the stack.",
+        ]
+        return "\n".join(lines)
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the repository when it is inside it, for shorter banner lines."""
+    try:
+        return str(Path(os.path.abspath(path)).relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+_print_lock = threading.Lock()
+
+
+def _print(line: str) -> None:
+    with _print_lock:
+        print(line, flush=True)

@@ -1,0 +1,473 @@
+"""Print (or apply) the ElevenLabs agent configuration for a deployed AgenticMemory stack.
+
+    python scripts/elevenlabs_agent.py --stack agentic-memory [--region eu-west-1]
+    python scripts/elevenlabs_agent.py --client-data-url URL --retrieve-url URL --post-call-url URL
+    python scripts/elevenlabs_agent.py --stack agentic-memory --apply --agent-id AGENT_ID \\
+        [--workspace-key KEY | --workspace-secret-id ID] [--configure-workspace [--post-call-webhook-id ID]]
+
+Everything is built from the official `elevenlabs` SDK's request models, so a field ElevenLabs renames
+fails here rather than in a live call. The output is JSON: the server tool, the agent patch (first
+message, prompt snippet, dynamic variables, data collection, Security-tab switches), the workspace
+webhook settings and the dashboard steps. Secrets are never printed: a workspace secret appears as its
+id, or as "{secret:NAME}" until it exists.
+
+--apply (needs an API key: --api-key or ELEVENLABS_API_KEY) stores the workspace key as a workspace
+secret (when --workspace-key or ELEVENLABS_WORKSPACE_KEY is given), creates or updates the tool, and
+patches the agent: first message, prompt snippet and tool, dynamic variable placeholders, the
+`caller_name` data collection item and the switch that fetches initiation data from the webhook.
+With --configure-workspace it also sets the workspace's conversation-initiation webhook (and, given
+--post-call-webhook-id, its post-call webhook): settings shared by every agent in the workspace.
+The post-call webhook itself (its HMAC secret becomes the stack's ElevenLabsHmacKey) is created in
+the dashboard. See docs/elevenlabs-setup.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from elevenlabs.core.jsonable_encoder import jsonable_encoder
+from elevenlabs.core.serialization import convert_and_respect_annotation_metadata
+from elevenlabs.types import (
+    AgentConfig,
+    AgentPlatformSettingsRequestModel,
+    AnalysisProperty,
+    ConvAiSecretLocator,
+    ConvAiWebhooks,
+    ConversationalConfig,
+    ConversationInitiationClientDataConfigInput,
+    ConversationInitiationClientDataWebhook,
+    DynamicVariablesConfig,
+    LiteralJsonSchemaProperty,
+    ObjectJsonSchemaPropertyInput,
+    PromptAgentApiModelOutput,
+    ToolRequestModel,
+    ToolRequestModelToolConfig_Webhook,
+    WebhookToolApiSchemaConfigInput,
+)
+
+from agentic_memory.auth import WORKSPACE_KEY_HEADER
+from agentic_memory.config import load_settings
+from agentic_memory.personalize import variables
+
+OUTPUTS = {"client_data": "ClientDataApiUrl", "retrieve": "RetrieveApiUrl", "post_call": "PostCallApiUrl"}
+HEADER = "X-Workspace-Key"  # the header name as configured; HTTP header names are case-insensitive
+DEFAULT_TOOL = "recall_memories"
+DEFAULT_SECRET = "agentic-memory-workspace-key"  # nosec B105: the secret's name, not its value
+CALLER_NAME_ITEM = "caller_name"
+MEMORY_MARKER = "{{memory_context}}"
+
+TOOL_DESCRIPTION = (
+    "Search what is remembered about the current caller from their earlier calls. Use it when the caller "
+    "refers to a previous call or to something they told you before, asks whether you remember them, or "
+    "when a past detail (a preference, an order, a problem, a date) would help you answer. Pass a short "
+    "question as `query`. Returns `memories`, a list of remembered sentences; an empty list (with a `note`) "
+    "means nothing relevant is remembered, so carry on without it."
+)
+QUERY_DESCRIPTION = (
+    "A short question or topic to look up in this caller's memories, in plain words, e.g. "
+    "'what did they order last time' or 'delivery preferences'."
+)
+PROMPT_SNIPPET = f"""# Memory of this caller
+{MEMORY_MARKER}
+(Empty when this is a first-time caller or nothing is remembered.)
+Use what is above naturally; do not recite it. When the caller refers to an earlier call or something
+they told you before, call the `{{tool}}` tool with a short query before answering. Never claim to
+remember anything that is neither above nor returned by that tool, and never read phone numbers aloud."""
+CALLER_NAME_DESCRIPTION = (
+    "The caller's name as they said it during this call (first name, or first and last). "
+    "Leave empty if they did not say their name."
+)
+
+
+class ConfigError(Exception):
+    """A problem with the arguments or the stack: printed as one line, exit code 2."""
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def stack_urls(stack: str, region: str | None) -> dict[str, str]:
+    """The three API URLs from a deployed stack's outputs."""
+    import boto3
+
+    response = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in response["Stacks"][0].get("Outputs", [])}
+    missing = [name for name in OUTPUTS.values() if name not in outputs]
+    if missing:
+        raise ConfigError(f"stack {stack} has no output {', '.join(missing)}: is it an AgenticMemory stack?")
+    return {key: outputs[name] for key, name in OUTPUTS.items()}
+
+
+def check_url(name: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ConfigError(f"{name} is not an http(s) URL: {url!r}")
+    return url
+
+
+# --------------------------------------------------------------------------- what ElevenLabs needs
+
+
+def secret_ref(secret_id: str | None, secret_name: str) -> ConvAiSecretLocator:
+    return ConvAiSecretLocator(secret_id=secret_id or f"{{secret:{secret_name}}}")
+
+
+def tool_request(retrieve_url: str, secret: ConvAiSecretLocator, *, name: str, timeout: int) -> ToolRequestModel:
+    """The server (webhook) tool: `query` from the LLM, `user_id` bound to the caller's number."""
+    return ToolRequestModel(
+        tool_config=ToolRequestModelToolConfig_Webhook(
+            name=name,
+            description=TOOL_DESCRIPTION,
+            response_timeout_secs=timeout,
+            api_schema=WebhookToolApiSchemaConfigInput(
+                url=retrieve_url,
+                method="POST",
+                request_headers={HEADER: secret},
+                request_body_schema=ObjectJsonSchemaPropertyInput(
+                    type="object",
+                    required=["query", "user_id"],
+                    properties={
+                        "query": LiteralJsonSchemaProperty(type="string", description=QUERY_DESCRIPTION),
+                        # Never the LLM's to choose: a caller could talk it into asking for someone else.
+                        "user_id": LiteralJsonSchemaProperty(type="string", dynamic_variable="system__caller_id"),
+                    },
+                ),
+            ),
+        )
+    )
+
+
+def placeholders() -> dict[str, str]:
+    """Every dynamic variable client-data answers, with its first-time-caller value (what the dashboard's
+    test calls use, since they do not go through the initiation webhook)."""
+    return variables(None, 0, [], load_settings())
+
+
+def agent_patch(
+    *,
+    prompt: str,
+    tool_ids: list[str],
+    dynamic: dict[str, str],
+    overrides: ConversationInitiationClientDataConfigInput,
+    data_collection: dict[str, AnalysisProperty],
+) -> tuple[ConversationalConfig, AgentPlatformSettingsRequestModel]:
+    conversation = ConversationalConfig(
+        agent=AgentConfig(
+            first_message="{{greeting}}",
+            dynamic_variables=DynamicVariablesConfig(dynamic_variable_placeholders=dynamic),
+            prompt=PromptAgentApiModelOutput(prompt=prompt, tool_ids=tool_ids),
+        )
+    )
+    platform = AgentPlatformSettingsRequestModel(overrides=overrides, data_collection=data_collection)
+    return conversation, platform
+
+
+def initiation_overrides(
+    conversation_override: set[str], existing: dict[str, Any] | None = None
+) -> ConversationInitiationClientDataConfigInput:
+    """The agent's Security tab: fetch initiation data from the webhook, and allow the overrides client-data
+    sends when the stack's ConversationOverride is set. Switches already on stay on."""
+    merged = dict(existing or {})
+    merged["enable_conversation_initiation_client_data_from_webhook"] = True
+    if conversation_override:
+        config = dict(merged.get("conversation_config_override") or {})
+        agent = dict(config.get("agent") or {})
+        if "first_message" in conversation_override:
+            agent["first_message"] = True
+        if "prompt" in conversation_override:
+            agent["prompt"] = {**(agent.get("prompt") or {}), "prompt": True}
+        merged["conversation_config_override"] = {**config, "agent": agent}
+    return ConversationInitiationClientDataConfigInput(**merged)
+
+
+def caller_name_item() -> AnalysisProperty:
+    return AnalysisProperty(type="string", description=CALLER_NAME_DESCRIPTION)
+
+
+def initiation_webhook(client_data_url: str, secret: ConvAiSecretLocator) -> ConversationInitiationClientDataWebhook:
+    return ConversationInitiationClientDataWebhook(url=client_data_url, request_headers={HEADER: secret})
+
+
+def post_call_settings(webhook_id: str | None) -> ConvAiWebhooks:
+    return ConvAiWebhooks(
+        post_call_webhook_id=webhook_id or "{webhook_id of the HMAC webhook for PostCallApiUrl}",
+        events=["transcript"],
+    )
+
+
+def wire(model: Any, annotation: Any) -> Any:
+    """A request model as the SDK puts it on the wire (aliases applied, unset fields left out)."""
+    return _drop_none(
+        jsonable_encoder(
+            convert_and_respect_annotation_metadata(object_=model, annotation=annotation, direction="write")
+        )
+    )
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def steps(urls: dict[str, str], tool_name: str, secret_name: str) -> list[str]:
+    return [
+        f"Workspace secret: add a secret named {secret_name!r} whose value is the stack's ElevenLabsWorkspaceKey.",
+        f"Agents settings > conversation initiation webhook: URL {urls['client_data']}, header {HEADER} = that secret.",
+        "Agent > Security: switch on fetching initiation client data from the webhook.",
+        "Agent: first message {{greeting}}; append the prompt snippet (holds {{memory_context}}) to the system prompt.",
+        f"Agent > Tools: add the webhook tool {tool_name!r} exactly as `tool` shows (user_id = system__caller_id).",
+        "Agent > Analysis: add the data collection item 'caller_name' (string).",
+        f"Workspace settings > Webhooks: HMAC webhook to {urls['post_call']}, retries on; deploy its secret as "
+        "ElevenLabsHmacKey.",
+        "Agents settings > post-call webhook: select that webhook; transcript events on, audio off.",
+    ]
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def _plain(value: Any) -> Any:
+    """An SDK response object as plain JSON data."""
+    return json.loads(json.dumps(jsonable_encoder(value))) if value is not None else None
+
+
+def _dig(data: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def find_secret_id(client: Any, name: str) -> str | None:
+    cursor = None
+    while True:
+        page = client.conversational_ai.secrets.list(page_size=100, cursor=cursor)
+        for secret in page.secrets or []:
+            if secret.name == name:
+                return secret.secret_id
+        cursor = getattr(page, "next_cursor", None)
+        if not cursor:
+            return None
+
+
+def store_secret(client: Any, name: str, value: str | None, secret_id: str | None) -> tuple[str, str]:
+    """The workspace secret's id, creating or updating it when a value is given."""
+    if secret_id and not value:
+        return secret_id, "given"
+    existing = secret_id or find_secret_id(client, name)
+    if value is None:
+        if existing:
+            return existing, "existing"
+        raise ConfigError(f"no workspace secret {name!r}: pass --workspace-key (or set ELEVENLABS_WORKSPACE_KEY)")
+    if existing:
+        client.conversational_ai.secrets.update(existing, name=name, value=value)
+        return existing, "updated"
+    return client.conversational_ai.secrets.create(name=name, value=value).secret_id, "created"
+
+
+def upsert_tool(client: Any, request: ToolRequestModel) -> tuple[str, str]:
+    name = request.tool_config.name
+    page = client.conversational_ai.tools.list(search=name, page_size=100)
+    for tool in page.tools or []:
+        config = _plain(tool.tool_config) or {}
+        if config.get("name") == name and config.get("type") == "webhook":
+            client.conversational_ai.tools.update(tool.id, request=request)
+            return tool.id, "updated"
+    return client.conversational_ai.tools.create(request=request).id, "created"
+
+
+def apply(args: argparse.Namespace, urls: dict[str, str], api_key: str, workspace_key: str | None) -> dict[str, Any]:
+    from elevenlabs import ElevenLabs
+
+    client = ElevenLabs(api_key=api_key, base_url=args.base_url) if args.base_url else ElevenLabs(api_key=api_key)
+    secret_id, secret_action = store_secret(client, args.secret_name, workspace_key, args.workspace_secret_id)
+    secret = secret_ref(secret_id, args.secret_name)
+    tool_id, tool_action = upsert_tool(
+        client, tool_request(urls["retrieve"], secret, name=args.tool_name, timeout=args.tool_timeout)
+    )
+
+    current = _plain(client.conversational_ai.agents.get(args.agent_id)) or {}
+    prompt_config = _dig(current, "conversation_config", "agent", "prompt") or {}
+    prompt = prompt_config.get("prompt") or ""
+    if MEMORY_MARKER not in prompt:
+        prompt = f"{prompt.rstrip()}\n\n{snippet(args.tool_name)}".lstrip()
+    tool_ids = list(dict.fromkeys([*(prompt_config.get("tool_ids") or []), tool_id]))
+    dynamic = {
+        **(_dig(current, "conversation_config", "agent", "dynamic_variables", "dynamic_variable_placeholders") or {}),
+        **placeholders(),
+    }
+    collection = {
+        key: AnalysisProperty(**value)
+        for key, value in (_dig(current, "platform_settings", "data_collection") or {}).items()
+        if isinstance(value, dict) and value.get("type")
+    }
+    collection.setdefault(CALLER_NAME_ITEM, caller_name_item())
+    overrides = initiation_overrides(args.conversation_override, _dig(current, "platform_settings", "overrides"))
+    conversation, platform = agent_patch(
+        prompt=prompt, tool_ids=tool_ids, dynamic=dynamic, overrides=overrides, data_collection=collection
+    )
+    client.conversational_ai.agents.update(args.agent_id, conversation_config=conversation, platform_settings=platform)
+
+    applied: dict[str, Any] = {
+        "workspace_secret": {"name": args.secret_name, "secret_id": secret_id, "action": secret_action},
+        "tool": {"name": args.tool_name, "tool_id": tool_id, "action": tool_action},
+        "agent": {"agent_id": args.agent_id, "tool_ids": tool_ids, "prompt_snippet_added": MEMORY_MARKER in prompt},
+    }
+    if args.configure_workspace:
+        settings: dict[str, Any] = {
+            "conversation_initiation_client_data_webhook": initiation_webhook(urls["client_data"], secret)
+        }
+        if args.post_call_webhook_id:
+            settings["webhooks"] = post_call_settings(args.post_call_webhook_id)
+        client.conversational_ai.settings.update(**settings)
+        applied["workspace"] = sorted(settings)
+    return applied
+
+
+def snippet(tool_name: str) -> str:
+    return PROMPT_SNIPPET.replace("{tool}", tool_name)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
+    where = parser.add_argument_group("where the stack is")
+    where.add_argument("--stack", help="CloudFormation stack name (reads its outputs)")
+    where.add_argument("--region", help="AWS region of the stack (default: your AWS configuration)")
+    where.add_argument("--client-data-url", help="ClientDataApiUrl, instead of --stack")
+    where.add_argument("--retrieve-url", help="RetrieveApiUrl, instead of --stack")
+    where.add_argument("--post-call-url", help="PostCallApiUrl, instead of --stack")
+    shape = parser.add_argument_group("what to configure")
+    shape.add_argument("--tool-name", default=DEFAULT_TOOL, help=f"server tool name (default {DEFAULT_TOOL})")
+    shape.add_argument("--tool-timeout", type=int, default=5, help="tool response timeout, 5-300 s (default 5)")
+    shape.add_argument(
+        "--secret-name", default=DEFAULT_SECRET, help=f"workspace secret name (default {DEFAULT_SECRET})"
+    )
+    shape.add_argument(
+        "--conversation-override",
+        default=os.environ.get("CONVERSATION_OVERRIDE", ""),
+        help="the stack's ConversationOverride (first_message, prompt or both, comma-separated): "
+        "also allow those overrides in the agent's Security tab",
+    )
+    act = parser.add_argument_group("apply through the ElevenLabs API")
+    act.add_argument("--apply", action="store_true", help="create/update the secret, tool and agent")
+    act.add_argument("--agent-id", help="the agent to update (required with --apply)")
+    act.add_argument("--api-key", help="ElevenLabs API key (default: ELEVENLABS_API_KEY)")
+    act.add_argument("--workspace-key", help="value for the workspace secret (default: ELEVENLABS_WORKSPACE_KEY)")
+    act.add_argument("--workspace-secret-id", help="use this existing workspace secret")
+    act.add_argument("--configure-workspace", action="store_true", help="also set the workspace's webhooks")
+    act.add_argument("--post-call-webhook-id", help="with --configure-workspace: the HMAC webhook for post-call")
+    act.add_argument("--base-url", help="ElevenLabs API base URL (default: the SDK's production URL)")
+    args = parser.parse_args(argv)
+    if not 5 <= args.tool_timeout <= 300:
+        parser.error("--tool-timeout must be between 5 and 300 seconds")
+    args.conversation_override = {p.strip() for p in args.conversation_override.split(",") if p.strip()}
+    unknown = args.conversation_override - {"first_message", "prompt"}
+    if unknown:
+        parser.error(f"--conversation-override takes first_message and/or prompt, not {', '.join(sorted(unknown))}")
+    if args.apply and not args.agent_id:
+        parser.error("--apply needs --agent-id")
+    given = [args.client_data_url, args.retrieve_url, args.post_call_url]
+    if args.stack and any(given):
+        parser.error("give --stack or the three URLs, not both")
+    if not args.stack and not all(given):
+        parser.error("give --stack NAME, or all of --client-data-url, --retrieve-url and --post-call-url")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.stack:
+            urls = stack_urls(args.stack, args.region)
+        else:
+            urls = {"client_data": args.client_data_url, "retrieve": args.retrieve_url, "post_call": args.post_call_url}
+        urls = {key: check_url(OUTPUTS[key], url) for key, url in urls.items()}
+
+        workspace_key = args.workspace_key or os.environ.get("ELEVENLABS_WORKSPACE_KEY") or None
+        if workspace_key and "," in workspace_key:
+            raise ConfigError("the workspace key holds several comma-separated values: pass the one to use")
+        applied = None
+        secret_id = args.workspace_secret_id
+        if args.apply:
+            api_key = args.api_key or os.environ.get("ELEVENLABS_API_KEY")
+            if not api_key:
+                raise ConfigError("--apply needs an ElevenLabs API key: --api-key or ELEVENLABS_API_KEY")
+            applied = apply(args, urls, api_key, workspace_key)
+            secret_id = applied["workspace_secret"]["secret_id"]
+            tool_ids = applied["agent"]["tool_ids"]
+        else:
+            tool_ids = [f"{{tool_id of {args.tool_name}}}"]
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # an API or AWS error: say which, without a stack trace or any secret
+        status = getattr(exc, "status_code", None)
+        detail = f" (HTTP {status})" if status else ""
+        print(f"error: {type(exc).__name__}{detail}: {getattr(exc, 'body', None) or exc}", file=sys.stderr)
+        return 1
+
+    secret = secret_ref(secret_id, args.secret_name)
+    conversation, platform = agent_patch(
+        prompt=snippet(args.tool_name),
+        tool_ids=tool_ids,
+        dynamic=placeholders(),
+        overrides=initiation_overrides(args.conversation_override),
+        data_collection={CALLER_NAME_ITEM: caller_name_item()},
+    )
+    report = {
+        "urls": urls,
+        "workspace_secret": {
+            "name": args.secret_name,
+            "secret_id": secret.secret_id,
+            "value": "the stack's ElevenLabsWorkspaceKey (never printed)",
+            "header": f"{HEADER} (the functions read it as {WORKSPACE_KEY_HEADER!r}, case-insensitive)",
+        },
+        "tool": wire(
+            tool_request(urls["retrieve"], secret, name=args.tool_name, timeout=args.tool_timeout), ToolRequestModel
+        ),
+        "agent_patch": {
+            "conversation_config": wire(conversation, ConversationalConfig),
+            "platform_settings": wire(platform, AgentPlatformSettingsRequestModel),
+            "note": "--apply appends the prompt snippet to the agent's own prompt (once) and keeps its other tools.",
+        },
+        "workspace_settings": {
+            "conversation_initiation_client_data_webhook": wire(
+                initiation_webhook(urls["client_data"], secret), ConversationInitiationClientDataWebhook
+            ),
+            "webhooks": wire(post_call_settings(args.post_call_webhook_id), ConvAiWebhooks),
+        },
+        "post_call_webhook": {
+            "webhook_url": urls["post_call"],
+            "auth_type": "hmac",
+            "retry_enabled": True,
+            "events": ["transcript"],
+            "signing_key": "generated by ElevenLabs when the webhook is created; deploy it as ElevenLabsHmacKey",
+        },
+        "steps": steps(urls, args.tool_name, args.secret_name),
+    }
+    if applied is not None:
+        report["applied"] = applied
+    json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""Forget a caller: delete every memory Mem0 holds for their number (the right to be forgotten).
+
+    python scripts/forget_caller.py "+1 612 978 2029"        # shows the count, asks to confirm
+    python scripts/forget_caller.py 6129782029 --yes         # no prompt (scripts, tickets)
+    python scripts/forget_caller.py --user-id web-user-42    # a web call's user id, taken verbatim
+
+The number is normalised exactly as the functions normalise it (E.164, DEFAULT_COUNTRY_CODE for
+national numbers), so the memories found are the ones the agent would use. Mem0 is configured from
+the environment and .env (MEM0_API_KEY, MEM0_HOST), as for the functions. After deleting, it checks
+that none remain. Output shows the caller masked. Exit status: 0 done (or nothing to delete),
+1 not confirmed or Mem0 failed or memories remain, 2 unusable number or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
+
+from agentic_memory.elevenlabs import normalize_caller  # noqa: E402
+from agentic_memory.observability import mask_caller  # noqa: E402
+
+PAGE = 100
+VERIFY_ATTEMPTS = 3
+_NUMBERS = re.compile(r"\+?\d[\d\s().\-]{5,}\d")
+
+
+def load_env_file(path: Path) -> None:
+    """``NAME=value`` lines into the environment, unless already set (the shell wins over .env)."""
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.strip().removeprefix("export ").partition("=")
+        if sep and name.strip().isidentifier() and not line.lstrip().startswith("#"):
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            os.environ.setdefault(name.strip(), value)
+
+
+def redact(text: object) -> str:
+    """An error safe to print: mem0's errors carry the request URL, and delete's URL holds the number."""
+    return _NUMBERS.sub("<number>", " ".join(str(text).split()))[:200]
+
+
+def quiet_libraries() -> None:
+    """mem0 logs a failed request's URL at ERROR (delete's has ``?user_id=+1...``) and httpx logs every
+    URL at INFO; with no logging configured, Python would print the ERROR lines to stderr."""
+    logging.getLogger("mem0").setLevel(logging.CRITICAL)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def count(store: Any, user_id: str) -> tuple[int, bool]:
+    """How many memories ``user_id`` has, and whether that is exact (Mem0 may not send a count)."""
+    total, records = store.recent(user_id, PAGE)
+    return total, not (total == len(records) == PAGE)
+
+
+def confirmed(user_id: str, total: int, exact: bool) -> bool:
+    digits = user_id[1:] if user_id.startswith("+") and user_id[1:].isdigit() else ""
+    how_many = f"{total}" if exact else f"at least {total}"
+    prompt = (
+        f"Delete {how_many} memories of {mask_caller(user_id)}? Type the number's last 4 digits or 'yes': "
+        if digits
+        else f"Delete {how_many} memories of {mask_caller(user_id)}? Type 'yes': "
+    )
+    try:
+        answer = input(prompt).strip().lower()
+    except EOFError:
+        return False
+    return answer == "yes" or (bool(digits) and answer == digits[-4:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("number", nargs="?", help="the caller's phone number, in any common format")
+    who.add_argument("--user-id", help="a non-phone user id (web calls), used verbatim")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--env-file", type=Path, default=ROOT / ".env", help="settings file (default .env)")
+    args = parser.parse_args(argv)
+
+    load_env_file(args.env_file)
+    quiet_libraries()
+    from agentic_memory import memory
+    from agentic_memory.config import get_settings
+
+    settings = get_settings()
+    if args.user_id is not None:
+        user_id = normalize_caller(args.user_id, default_country_code=settings.default_country_code)
+        if user_id is None or user_id != args.user_id.strip():
+            print("error: that user id is withheld, empty, too long or not printable", file=sys.stderr)
+            return 2
+    else:
+        user_id = normalize_caller(args.number, default_country_code=settings.default_country_code)
+        if user_id is None or not user_id.startswith("+"):
+            print(
+                "error: not a usable phone number (withheld, anonymous, too short or malformed); "
+                "for a web call's user id use --user-id",
+                file=sys.stderr,
+            )
+            return 2
+    masked = mask_caller(user_id)
+    try:
+        store = memory.get_store("worker")
+        total, exact = count(store, user_id)
+    except Exception as exc:
+        return _failed("could not read the caller's memories", exc)
+    if total == 0:
+        print(f"{masked}: nothing is remembered; nothing to delete.")
+        return 0
+    print(f"{masked}: {total if exact else f'at least {total}'} memories remembered.")
+    if not args.yes and not confirmed(user_id, total, exact):
+        print("Not confirmed: nothing was deleted.")
+        return 1
+    try:
+        store.forget(user_id)
+        remaining = count(store, user_id)[0]
+        for _ in range(VERIFY_ATTEMPTS - 1):
+            if remaining == 0:
+                break
+            time.sleep(1)  # a platform may finish deleting a moment after answering
+            remaining = count(store, user_id)[0]
+    except Exception as exc:
+        return _failed("deleting failed", exc)
+    if remaining:
+        print(f"{masked}: {remaining} memories still remain after deleting; run it again or check Mem0.")
+        return 1
+    print(f"{masked}: deleted; none remain.")
+    return 0
+
+
+def _failed(what: str, exc: Exception) -> int:
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    print(f"error: {what}: {type(cause).__name__}: {redact(cause)}", file=sys.stderr)
+    return 2 if "MEM0_API_KEY" in str(exc) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
