@@ -310,6 +310,8 @@ class _BodyTooLarge(Exception):
 
 class _ApiHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Bursts of callers (the load test, make bench) must queue, not be reset: the default backlog is 5.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], api: HttpApi, max_body_bytes: int) -> None:
         self.api = api

@@ -384,6 +384,8 @@ class _InvokeHandler(BaseHTTPRequestHandler):
 
 class _InvokeHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Bursts of callers (the load test, make bench) must queue, not be reset: the default backlog is 5.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], runtime: LambdaRuntime) -> None:
         self.runtime = runtime

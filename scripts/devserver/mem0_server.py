@@ -516,6 +516,8 @@ class _HttpError(Exception):
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Bursts of callers (the load test, make bench) must queue, not be reset: the default backlog is 5.
+    request_queue_size = 256
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], app: Mem0Server) -> None:

@@ -117,7 +117,13 @@ def test_bad_input_gets_a_clear_4xx(mem0_server, body, status):
 
 @pytest.mark.parametrize(
     "knobs",
-    [{"fail_status": 500}, {"fail_status": 429}, {"fail_status": 401}, {"hang": True, "hang_seconds": 10}],
+    [
+        {"fail_status": 500},
+        {"fail_status": 429},
+        {"fail_status": 401},
+        {"delay_seconds": 10},
+        {"hang": True, "hang_seconds": 10},
+    ],
 )
 def test_mem0_failing_or_hanging_still_answers_200_within_budget(mem0_server, knobs):
     remember(mem0_server, "Prefers weekday morning deliveries", name="Maria")

@@ -94,7 +94,9 @@ def test_401_without_the_key(remembered, headers):
     assert remembered.requests == []
 
 
-@pytest.mark.parametrize("knobs", [{"fail_status": 503}, {"fail_status": 429}, {"hang": True, "hang_seconds": 10}])
+@pytest.mark.parametrize(
+    "knobs", [{"fail_status": 503}, {"fail_status": 429}, {"delay_seconds": 10}, {"hang": True, "hang_seconds": 10}]
+)
 def test_mem0_down_answers_200_with_a_note(remembered, knobs):
     remembered.knobs.update(**knobs)
     started = time.perf_counter()
