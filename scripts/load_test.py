@@ -2,6 +2,7 @@
 
     python scripts/load_test.py                    # starts its own stack (make dev's) on a free port
     python scripts/load_test.py --calls 100 --duplicate-every 5
+    python scripts/load_test.py --mem0-faults 40   # Mem0 answers 503 to its first 40 requests
     python scripts/load_test.py --state .local/dev-stack.json   # a stack already running (make dev)
 
 Each simulated call is a new caller: conversation initiation, two memory searches, then the signed
@@ -215,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for every job to be written")
     parser.add_argument("--state", type=Path, help="dev-stack.json of a running make dev (default: start one)")
     parser.add_argument("--env-file", type=Path, default=ROOT / ".env", help="keys of the running stack")
+    parser.add_argument(
+        "--mem0-faults", type=int, default=0, help="the local Mem0 answers 503 to this many requests first"
+    )
     args = parser.parse_args(argv)
     args.calls = max(1, min(args.calls, 1000))
     args.run = f"{int(time.time()) % 1000:03d}"
@@ -232,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     base = state["api_url"].rstrip("/")
     urls = {route: f"{base}/Prod/{route}" for route in ("client-data", "retrieve", "post-call")}
     stats = Stats()
+    if args.mem0_faults:
+        knobs = json.dumps({"fail_status": 503, "fail_times": args.mem0_faults}).encode()
+        post(state["mem0_url"].rstrip("/") + "/_admin/knobs", knobs, {})
     try:
         print(f"{args.calls} calls against {base} ({args.concurrency or args.calls} at once)", flush=True)
         started = time.perf_counter()
