@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import sys
 import time
@@ -30,22 +29,12 @@ if str(SRC) not in sys.path:
 from agentic_memory.elevenlabs import normalize_caller  # noqa: E402
 from agentic_memory.observability import mask_caller  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from devserver.envfile import apply_env_file  # noqa: E402
+
 PAGE = 100
 VERIFY_ATTEMPTS = 3
 _NUMBERS = re.compile(r"\+?\d[\d\s().\-]{5,}\d")
-
-
-def load_env_file(path: Path) -> None:
-    """``NAME=value`` lines into the environment, unless already set (the shell wins over .env)."""
-    if not path.is_file():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.strip().removeprefix("export ").partition("=")
-        if sep and name.strip().isidentifier() and not line.lstrip().startswith("#"):
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            os.environ.setdefault(name.strip(), value)
 
 
 def redact(text: object) -> str:
@@ -90,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-file", type=Path, default=ROOT / ".env", help="settings file (default .env)")
     args = parser.parse_args(argv)
 
-    load_env_file(args.env_file)
+    apply_env_file(args.env_file)
     quiet_libraries()
     from agentic_memory import memory
     from agentic_memory.config import get_settings

@@ -40,6 +40,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from agentic_memory.auth import sign  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from devserver.envfile import first_secret, parse_env_file  # noqa: E402
+
 SAMPLE = json.loads(json.loads((ROOT / "events" / "post_call.json").read_text())["body"])
 FIRST = ("Ada", "Priya", "Lena", "Grace", "Sofia", "Mateo", "Yusuf", "Ines", "Kofi", "Hana")
 LAST = ("Novak", "Raman", "Berg", "Okafor", "Marin", "Silva", "Demir", "Costa", "Mensah", "Sato")
@@ -192,14 +195,10 @@ def start_stack(folder: Path) -> tuple[subprocess.Popen, dict[str, Any]]:
 
 
 def keys_from(env_file: Path) -> dict[str, str]:
-    values = {}
-    for line in env_file.read_text().splitlines():
-        name, sep, value = line.partition("=")
-        if sep:
-            values[name.strip()] = value.strip().strip("'\"")
+    values = parse_env_file(env_file)
     return {
-        "workspace": values["ELEVENLABS_WORKSPACE_KEY"].split(",")[0],
-        "hmac": values["ELEVENLABS_HMAC_KEY"].split(",")[0],
+        "workspace": first_secret(values.get("ELEVENLABS_WORKSPACE_KEY")),
+        "hmac": first_secret(values.get("ELEVENLABS_HMAC_KEY")),
     }
 
 

@@ -38,6 +38,9 @@ if str(SRC) not in sys.path:
 
 from agentic_memory.observability import mask_caller  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from devserver.envfile import apply_env_file  # noqa: E402
+
 SUCCESS = frozenset({"written", "duplicate"})
 SQS_BATCH = 10
 LOCAL_BUDGET_MS = 900_000
@@ -46,19 +49,6 @@ _NUMBERS = re.compile(r"\+?\d[\d\s().\-]{5,}\d")
 
 class SourceError(RuntimeError):
     """The queue, stack or file cannot be used; the message is for the operator."""
-
-
-def load_env_file(path: Path) -> None:
-    """``NAME=value`` lines into the environment, unless already set (the shell wins over .env)."""
-    if not path.is_file():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.strip().removeprefix("export ").partition("=")
-        if sep and name.strip().isidentifier() and not line.lstrip().startswith("#"):
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            os.environ.setdefault(name.strip(), value)
 
 
 def make_client(service: str, region: str | None) -> Any:
@@ -331,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             sqs = make_client("sqs", args.region)
             source = QueueSource(sqs, url, wait_seconds=max(args.wait, 0), visibility_seconds=args.visibility)
         if args.local and not args.dry_run:
-            load_env_file(args.env_file)
+            apply_env_file(args.env_file)
             # The report is this script's output; the handler's own log lines and metrics are not needed.
             os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
             os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

@@ -21,15 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from agentic_memory.auth import sign
 
-
-def key_from_env_file(path: Path) -> str | None:
-    if not path.exists():
-        return None
-    for line in path.read_text().splitlines():
-        name, sep, value = line.strip().partition("=")
-        if sep and name == "ELEVENLABS_HMAC_KEY":
-            return value.strip().strip("'\"") or None
-    return None
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devserver.envfile import first_secret, parse_env_file
 
 
 def resign(event: dict, key: str, timestamp: int | None = None) -> dict:
@@ -47,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", help="the post-call webhook secret")
     parser.add_argument("--output", help="where to write (default: in place; '-' for stdout)")
     args = parser.parse_args(argv)
-    env_key = (os.environ.get("ELEVENLABS_HMAC_KEY") or "").split(",")[0].strip()
-    key = args.key or env_key or key_from_env_file(Path(".env"))
+    from_file = parse_env_file(Path(__file__).resolve().parents[1] / ".env").get("ELEVENLABS_HMAC_KEY")
+    key = first_secret(args.key, os.environ.get("ELEVENLABS_HMAC_KEY"), from_file)
     if not key:
         parser.error("no key: pass --key, set ELEVENLABS_HMAC_KEY, or run make dev once to create .env")
     event = resign(json.loads(args.event.read_text()), key)

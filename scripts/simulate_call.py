@@ -48,33 +48,15 @@ except (ImportError, SyntaxError):  # src or its dependencies do not load here: 
         return f"t={timestamp},v0={digest}"
 
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from devserver.envfile import first_secret, parse_env_file  # noqa: E402  (standard library only)
+
+
 class StepFailed(Exception):
     """A step got a wrong answer; the message says what was expected and what came."""
 
 
 # ---------------------------------------------------------------------- settings
-
-
-def env_file_values(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.strip().removeprefix("export ").partition("=")
-        if sep and not name.startswith("#"):
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            values[name.strip()] = value
-    return values
-
-
-def first_secret(*candidates: str | None) -> str:
-    """The first configured value; of a comma-separated list (rotation), the first entry."""
-    for candidate in candidates:
-        if candidate and candidate.split(",")[0].strip():
-            return candidate.split(",")[0].strip()
-    return ""
 
 
 def random_caller() -> str:
@@ -291,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         if not url.startswith(("http://", "https://")):
             parser.error(f"not an http(s) URL: {url}")
 
-    file_values = env_file_values(args.env_file)
+    file_values = parse_env_file(args.env_file)
     workspace_key = first_secret(
         args.workspace_key, os.environ.get("ELEVENLABS_WORKSPACE_KEY"), file_values.get("ELEVENLABS_WORKSPACE_KEY")
     )

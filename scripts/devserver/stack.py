@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from devserver.envfile import _unquote, apply_env_file
 from devserver.http_api import FunctionFailed, HttpApi, HttpApiServer
 from devserver.lambda_invoke import DEFAULT_RETRY_DELAYS, REGION, LambdaInvokeServer, LambdaRuntime, LocalFunction
 from devserver.sam_template import ROOT, TEMPLATE, Route, Template, TemplateError
@@ -77,39 +78,7 @@ class PortInUse(StackError):
     pass
 
 
-# ---------------------------------------------------------------------- .env
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value.split(" #", 1)[0].rstrip()
-
-
-def parse_env_file(path: Path) -> dict[str, str]:
-    """``NAME=value`` lines; blank lines, ``#`` comments and an ``export`` prefix are allowed."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for line in path.read_text(encoding="utf-8").splitlines():
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        text = text.removeprefix("export ").strip()
-        name, sep, value = text.partition("=")
-        if sep and name.strip().isidentifier():
-            values[name.strip()] = _unquote(value)
-    return values
-
-
-def apply_env_file(path: Path, environ: dict[str, str] | Any = os.environ) -> dict[str, str]:
-    """Put the file's values into ``environ`` unless already set there (the shell wins over .env)."""
-    values = parse_env_file(path)
-    for name, value in values.items():
-        if not environ.get(name):
-            environ[name] = value
-    return values
+# ---------------------------------------------------------------------- .env (see envfile.py)
 
 
 def ensure_secrets(path: Path, environ: dict[str, str] | Any = os.environ) -> dict[str, str]:

@@ -347,7 +347,8 @@ def test_boto3_invokes_the_local_endpoint(tmp_path: Path) -> None:
 
 
 def test_missing_secrets_are_made_and_saved_keeping_the_file(tmp_path: Path) -> None:
-    from devserver.stack import apply_env_file, ensure_secrets, parse_env_file
+    from devserver.envfile import apply_env_file, parse_env_file
+    from devserver.stack import ensure_secrets
 
     env_file = tmp_path / ".env"
     env_file.write_text("# mine\nexport GREETING_NEW='Hi there'\nELEVENLABS_WORKSPACE_KEY=\nPORT=3001 # moved\n")
