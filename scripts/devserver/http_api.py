@@ -13,14 +13,14 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from devserver.sam_template import Route
+from devserver.serving import BackgroundServer, BurstServer
 
 ACCOUNT = "123456789012"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
@@ -308,42 +308,20 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class _ApiHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # Bursts of callers (the load test, make bench) must queue, not be reset: the default backlog is 5.
-    request_queue_size = 256
-
+class _ApiHTTPServer(BurstServer):
     def __init__(self, address: tuple[str, int], api: HttpApi, max_body_bytes: int) -> None:
         self.api = api
         self.max_body_bytes = max_body_bytes
         super().__init__(address, _ApiHandler)
 
 
-class HttpApiServer:
+class HttpApiServer(BackgroundServer):
     """`HttpApi` on a socket. Binding happens in the constructor, so a busy port fails at once (OSError)."""
+
+    thread_name = "http-api"
 
     def __init__(
         self, api: HttpApi, host: str = "127.0.0.1", port: int = 3000, *, max_body_bytes: int = MAX_BODY_BYTES
     ):
         self.api = api
-        self._httpd = _ApiHTTPServer((host, port), api, max_body_bytes)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> HttpApiServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="http-api", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
+        super().__init__(_ApiHTTPServer((host, port), api, max_body_bytes))

@@ -25,10 +25,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from devserver.serving import BackgroundServer, BurstServer
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -382,39 +384,17 @@ class _InvokeHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _InvokeHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # Bursts of callers (the load test, make bench) must queue, not be reset: the default backlog is 5.
-    request_queue_size = 256
-
+class _InvokeHTTPServer(BurstServer):
     def __init__(self, address: tuple[str, int], runtime: LambdaRuntime) -> None:
         self.runtime = runtime
         super().__init__(address, _InvokeHandler)
 
 
-class LambdaInvokeServer:
+class LambdaInvokeServer(BackgroundServer):
     """`POST /2015-03-31/functions/{name}/invocations` on 127.0.0.1, the REST path boto3 uses."""
+
+    thread_name = "lambda-invoke"
 
     def __init__(self, runtime: LambdaRuntime, host: str = "127.0.0.1", port: int = 0) -> None:
         self.runtime = runtime
-        self._httpd = _InvokeHTTPServer((host, port), runtime)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> LambdaInvokeServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="lambda-invoke", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
+        super().__init__(_InvokeHTTPServer((host, port), runtime))
