@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 OVERRIDE_FIELDS = frozenset({"first_message", "prompt"})
+# /tmp is the only writable place on Lambda, and mem0 keeps nothing there but an anonymous id.
+DEFAULT_MEM0_DIR = "/tmp/.mem0"  # nosec B108
 
 
 def _split_secrets(raw: str | None) -> tuple[str, ...]:
@@ -67,8 +69,7 @@ def load_settings() -> Settings:
         mem0_host=(env.get("MEM0_HOST") or "https://api.mem0.ai").rstrip("/"),
         mem0_org_id=env.get("MEM0_ORG_ID") or None,
         mem0_project_id=env.get("MEM0_PROJECT_ID") or None,
-        # /tmp is the only writable place on Lambda, and mem0 only keeps an anonymous id there.
-        mem0_dir=env.get("MEM0_DIR") or "/tmp/.mem0",  # nosec B108
+        mem0_dir=env.get("MEM0_DIR") or DEFAULT_MEM0_DIR,
         mem0_telemetry=env.get("MEM0_TELEMETRY") or "false",
         search_limit=int(_number("MEM0_SEARCH_LIMIT", 3, low=1, high=20)),
         worker_timeout=_number("MEM0_TIMEOUT", 5.0, low=0.1, high=60),
