@@ -60,7 +60,8 @@ from agentic_memory.personalize import variables
 OUTPUTS = {"client_data": "ClientDataApiUrl", "retrieve": "RetrieveApiUrl", "post_call": "PostCallApiUrl"}
 HEADER = "X-Workspace-Key"  # the header name as configured; HTTP header names are case-insensitive
 DEFAULT_TOOL = "recall_memories"
-DEFAULT_SECRET = "agentic-memory-workspace-key"  # nosec B105: the secret's name, not its value
+# The name under which ElevenLabs stores the secret, not its value.
+DEFAULT_SECRET = "agentic-memory-workspace-key"  # nosec B105
 CALLER_NAME_ITEM = "caller_name"
 MEMORY_MARKER = "{{memory_context}}"
 

@@ -23,7 +23,6 @@ import os
 import signal
 import socket
 import statistics
-# subprocess only starts this repository's own dev stack.
 import subprocess  # nosec B404
 import sys
 import tempfile
