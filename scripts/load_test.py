@@ -28,8 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,6 +39,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from agentic_memory.auth import sign  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
+from simulate_call import post  # noqa: E402  (the simulator's HTTP helper)
+
 from devserver.envfile import first_secret, parse_env_file  # noqa: E402
 
 SAMPLE = json.loads(json.loads((ROOT / "events" / "post_call.json").read_text())["body"])
@@ -62,25 +62,6 @@ class Stats:
     def error(self, message: str) -> None:
         with self.lock:
             self.errors.append(message)
-
-
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 30.0) -> tuple[int, Any, float]:
-    request = urllib.request.Request(url, data=body, method="POST")
-    request.add_header("content-type", "application/json")
-    for name, value in headers.items():
-        request.add_header(name, value)
-    started = time.perf_counter()
-    try:
-        # Only loopback URLs this script built from the stack's own state file are opened.
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
-    ms = (time.perf_counter() - started) * 1000
-    try:
-        return status, json.loads(raw), ms
-    except ValueError:
-        return status, raw.decode("utf-8", "replace"), ms
 
 
 def call_identity(index: int, run: str) -> dict[str, str]:

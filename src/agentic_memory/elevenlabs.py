@@ -5,7 +5,7 @@ webhook send, tolerant of fields ElevenLabs adds later, and who the caller is.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
@@ -131,7 +131,6 @@ class PostCallEnvelope(_Tolerant):
 
 
 TRANSCRIPTION = "post_call_transcription"
-KnownType = Literal["post_call_transcription", "post_call_audio", "call_initiation_failure"]
 
 
 def parse(model: type[BaseModel], payload: dict[str, Any], what: str) -> Any:
