@@ -3,12 +3,30 @@
 Why: `make dev` and the integration tests need a Mem0 that is free, offline, starts in milliseconds and
 can be made slow, rate limited, broken or hung on demand. Standard library only, so it starts fast.
 
+It behaves as Mem0 documents where our product could be caught out (DESIGN.md section 4; the research
+notes in ../shared/platform-notes/mem0.md, "notes" below, give each source):
+- `infer=True` adds answer `{"event_id", "status": "PENDING"}` and extract afterwards, on a background
+  thread, after the `extraction_delay` knob; `GET /v1/event/{id}/` tells PENDING from SUCCEEDED, and
+  `Mem0Server.wait_idle()` (or `POST /_admin/wait-idle`) waits for every pending extraction.
+- the speaker split: with both `user_id` and `agent_id`, the user's facts are stored under the user
+  alone and the assistant's under the agent alone.
+- `infer=False` stores each user/assistant message verbatim with every id sent; exact repeats in the
+  same scope are dropped.
+- `get_all` serves a stable order unrelated to time (a hash of the id), caps `page_size` at 200 and
+  answers `{"count", "next", "previous", "results"}` with working links.
+- a filter value `"*"` matches any non-null value (every caller!), on reads and on delete_all.
+- `app_id`, `run_id`, `metadata` and `expiration_date` are kept; expired memories are hidden from
+  search and get_all.
+
 Where it knowingly differs from the real platform:
-- `add` answers synchronously with the memories it created, even when `async_mode` is set (the real
-  platform queues the work and answers with a PENDING status); the memories are searchable at once.
-- `infer=True` is a deterministic stand-in for Mem0's LLM fact extraction (see `extract_facts`).
+- `infer=True` extraction is a deterministic stand-in for Mem0's LLM (see `extract_facts`).
 - search is keyword search (SQLite FTS5 bm25), not embeddings, and `score` is relative to the best hit
-  of the query (the best hit scores 1.0), so `threshold` trims weak tail hits rather than cosine scores.
+  of the query (the best hit scores 1.0), so `threshold` trims weak tail hits rather than cosine scores;
+  with no `threshold` nothing is trimmed (the platform's default is 0.1, notes 1.3).
+- filters take entity ids and metadata conditions (eq, ne, contains), flat or inside AND; OR, NOT,
+  operators on ids such as `in` and the date filters are refused with a 400 rather than half-supported.
+- nothing is ever superseded (Mem0's Dream), so `latest_only` is accepted and changes nothing.
+- `delete_all` is applied at once (the platform queues it).
 
 Run it:  python -m devserver.mem0_server --port 8765 --db .local/mem0.sqlite3   (from scripts/)
 """
@@ -17,10 +35,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
 import math
+import queue
 import re
 import signal
 import socket
@@ -28,10 +48,12 @@ import socketserver
 import sqlite3
 import sys
 import threading
+import time
 import uuid
-from collections import Counter, deque
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -40,15 +62,28 @@ from urllib.parse import parse_qs, unquote, urlsplit
 log = logging.getLogger(__name__)
 
 ENTITY_KEYS = ("user_id", "agent_id", "run_id", "app_id")
+# Message roles the v3 add schema allows (notes 1.2, openapi `memories_add_v3`).
+ROLES = ("user", "assistant", "system")
+# Notes 2.3 (direct-import.mdx): "Direct import stores user and assistant messages alike ... Only system
+# messages are dropped."
+STORED_ROLES = ("user", "assistant")
+# Notes 1.4 and 3 (openapi `memories_list_v3`): page defaults to 1, page_size to 100, at most 200.
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 200
+# Notes 1.3: search `top_k` is 1 to 1000, default 10.
+MAX_TOP_K = 1000
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_QUERY_TOKENS = 32
-MAX_TOP_K = 1000
-MAX_PAGE_SIZE = 1000
+MAX_EVENTS = 10_000
+# Notes 4.1 / Appendix A: the constructor's ping must carry org_id and project_id.
 PING = {"status": "ok", "org_id": "local-org", "project_id": "local-project", "user_email": "local@localhost"}
+# Notes 2.4 / v2-memory-filters.mdx: a filter value "*" means "any non-null value".
+WILDCARD = "*"
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 _MEMORY_PATH = re.compile(r"/v1/memories/([^/]+)/")
+_EVENT_PATH = re.compile(r"/v1/event/([^/]+)/")
 # A sentence made only of these words is small talk, not a fact worth remembering.
 _FILLER_WORDS = frozenset(
     re.findall(
@@ -69,7 +104,7 @@ def _clean(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Case- and punctuation-blind form of a memory, used to spot duplicates."""
+    """Case- and punctuation-blind form of a memory, used to spot duplicate extracted facts."""
     return " ".join(_WORD.findall(text.casefold()))
 
 
@@ -78,80 +113,235 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def parse_filters(filters: Any) -> dict[str, str]:
-    """Reduce the flat `{"user_id": ...}` and v2 `{"AND": [{...}, ...]}` shapes to `{entity: id}`.
+def _today() -> str:
+    """Today's date in UTC, as `YYYY-MM-DD` (Mem0 evaluates expiration dates in UTC)."""
+    return datetime.now(UTC).date().isoformat()
 
-    Anything else raises ValueError (a 400) instead of being ignored, so a filter typo cannot silently
-    widen a search to every caller.
+
+def _order_key(memory_id: str) -> str:
+    """get_all's order: a hash of the id. Stable between pages, unrelated to when a memory was written.
+
+    Notes 2.8 and 4.11: the order of get_all is not documented (openapi, issue #3114), so the twin makes
+    sure no client can lean on one; callers sort and page themselves (DESIGN.md section 4).
     """
-    if filters is None:
-        return {}
+    return hashlib.sha256(memory_id.encode("utf-8", "replace")).hexdigest()
+
+
+def expiry_day(expiration_date: str | None) -> str | None:
+    """The last day (UTC, `YYYY-MM-DD`) a memory is shown, or None for "never expires".
+
+    Mem0's memory-expiration page (docs.mem0.ai/platform/features/memory-expiration): the format is a
+    plain `YYYY-MM-DD` date, evaluated in UTC, inclusive of the date itself; "malformed dates fail
+    open: a stored value Mem0 can't parse is treated as not expired".
+    """
+    if expiration_date is None:
+        return None
+    try:
+        return date.fromisoformat(expiration_date).isoformat() if len(expiration_date) == 10 else None
+    except ValueError:
+        return None
+
+
+class Scope(NamedTuple):
+    """Parsed filters: entity ids (`"*"` kept as given) and metadata conditions `(key, op, value)`."""
+
+    entities: dict[str, str]
+    metadata: tuple[tuple[str, str, Any], ...] = ()
+
+    def bind(self, **extra: Any) -> dict[str, Any]:
+        """Named parameters for the _SQL_* read statements."""
+        conditions = json.dumps(self.metadata) if self.metadata else None
+        return _bind(self.entities, metadata_filter=conditions, **extra)
+
+
+# v2-memory-filters.mdx (notes 1.3, 2.4): metadata filters support only bare equality, eq, ne and contains.
+METADATA_OPS = ("eq", "ne", "contains")
+
+
+def parse_filters(filters: Any) -> Scope:
+    """Read the filter shapes MemoryClient users send: flat `{"user_id": ...}` (sibling keys are ANDed),
+    `{"AND": [{...}, ...]}` (clauses may hold several keys, or nest AND), with entity ids and
+    `{"metadata": {key: value | {"eq"|"ne"|"contains": value}}}` (v2-memory-filters.mdx, notes 1.3, 2.4).
+
+    An entity value of `"*"` is kept: readers treat it as "any non-null value", as Mem0 does. Anything
+    else (OR, NOT, operators on ids, date filters, ...) raises ValueError (a 400) instead of being
+    ignored, so a filter the twin cannot honour never silently widens a read to every caller.
+    """
+    entities: dict[str, str] = {}
+    metadata: list[tuple[str, str, Any]] = []
+    if filters is not None:
+        _collect(filters, entities, metadata)
+    return Scope(entities, tuple(metadata))
+
+
+def _collect(filters: Any, entities: dict[str, str], metadata: list[tuple[str, str, Any]]) -> None:
     if not isinstance(filters, dict):
-        raise ValueError("filters must be a JSON object")
-    out: dict[str, str] = {}
-    if set(filters) == {"AND"}:
-        clauses = filters["AND"]
-        if not isinstance(clauses, list):
-            raise ValueError('filters "AND" must be a list of {entity: id} objects')
-        for clause in clauses:
-            if not isinstance(clause, dict) or len(clause) != 1:
-                raise ValueError('each "AND" clause must be a single {entity: id} object')
-            ((key, value),) = clause.items()
-            _put_entity(out, key, value)
-        return out
+        raise ValueError("filters must be a JSON object (or a list of them under AND)")
     for key, value in filters.items():
-        _put_entity(out, key, value)
-    return out
+        if key == "AND":
+            if not isinstance(value, list) or not value:
+                raise ValueError('filters "AND" must be a non-empty list of filter objects')
+            for clause in value:
+                _collect(clause, entities, metadata)
+        elif key == "metadata":
+            if not isinstance(value, dict) or not value:
+                raise ValueError('filters "metadata" must be a non-empty object')
+            for name, condition in value.items():
+                metadata.append(_metadata_condition(name, condition))
+        elif key in ENTITY_KEYS:
+            _put_entity(entities, key, value)
+        else:
+            raise ValueError(
+                f"unsupported filter {key!r}: the local Mem0 takes {', '.join(ENTITY_KEYS)} and metadata,"
+                " flat or inside AND"
+            )
+
+
+def _metadata_condition(name: str, condition: Any) -> tuple[str, str, Any]:
+    if isinstance(condition, dict):
+        if len(condition) != 1 or next(iter(condition)) not in METADATA_OPS:
+            raise ValueError(f"metadata filters support only {', '.join(METADATA_OPS)} (v2 memory filters)")
+        ((op, value),) = condition.items()
+    else:
+        op, value = "eq", condition
+    if isinstance(value, dict | list):
+        raise ValueError(f"metadata filter {name!r} needs a plain value")
+    return name, op, value
+
+
+def _metadata_match(stored: str | None, conditions: str | None) -> bool:
+    """SQL function: does a record's metadata (JSON) meet every `(key, op, value)` condition (JSON)?"""
+    if conditions is None:
+        return True
+    metadata = json.loads(stored) if stored else {}
+    if not isinstance(metadata, dict):
+        metadata = {}
+    for name, op, value in json.loads(conditions):
+        present, found = name in metadata, metadata.get(name)
+        if op == "eq" and not (present and found == value):
+            return False
+        if op == "ne" and present and found == value:
+            return False
+        if op == "contains" and not (isinstance(found, str | list) and isinstance(value, str) and value in found):
+            return False
+    return True
 
 
 def _put_entity(out: dict[str, str], key: str, value: Any) -> None:
-    if key not in ENTITY_KEYS:
-        raise ValueError(f"unsupported filter {key!r}: only {', '.join(ENTITY_KEYS)}, flat or inside AND")
     if not isinstance(value, str) or not value:
-        raise ValueError(f"filter {key} must be a non-empty string")
+        raise ValueError(f"filter {key} must be a non-empty string (the local Mem0 takes no operators on ids)")
     value = _clean(value)
     if out.get(key, value) != value:
         raise ValueError(f"conflicting values for {key}")
     out[key] = value
 
 
-def _bind(entities: Mapping[str, str], **extra: Any) -> dict[str, Any]:
-    """Named parameters for the _SQL_* statements: an entity left out binds NULL and matches anything."""
+def _bind(entities: Mapping[str, str | None], **extra: Any) -> dict[str, Any]:
+    """Named parameters for the _SQL_* statements: an entity left out binds NULL."""
     return {key: entities.get(key) for key in ENTITY_KEYS} | extra
 
 
 def check_messages(messages: Any) -> list[dict[str, Any]]:
-    """Messages must be a non-empty list of `{role, content}` objects, as the platform demands."""
+    """Messages must be a non-empty list of `{role, content}` objects with a role the v3 schema allows."""
     if not isinstance(messages, list) or not messages:
         raise ValueError("messages must be a non-empty list of {role, content} objects")
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("role"), str) or "content" not in message:
             raise ValueError(f"messages[{i}] must be an object with a string role and a content")
+        if message["role"] not in ROLES:
+            raise ValueError(f"messages[{i}].role must be one of {', '.join(ROLES)}")
     return messages
 
 
-def extract_facts(messages: list[dict[str, Any]]) -> list[str]:
-    """Stand-in for Mem0's LLM extraction: the caller's own sentences that carry content, verbatim.
+def extract_facts(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Stand-in for Mem0's LLM extraction: `(role, sentence)` for each sentence of a user or assistant
+    message that carries content, verbatim.
 
-    Only `user` messages count; each is split into sentences and a sentence is dropped when it has
-    fewer than 3 words or only small-talk words ("thank you so much"). Deterministic, so tests can
-    predict exactly what is stored. Duplicates are removed by the store, not here.
+    Each message is split into sentences; a sentence is dropped when it has fewer than 3 words or only
+    small-talk words ("thank you so much"). System messages are context, not facts. Deterministic, so
+    tests can predict exactly what is stored. Duplicates are removed by the store, not here.
+    The v3 algorithm captures the assistant's facts too (notes 2.1: "Agent-generated facts are now
+    captured ... first-class", migration guide).
     """
     facts = []
     for message in messages:
-        if message.get("role") != "user" or not isinstance(message.get("content"), str):
+        if message.get("role") not in STORED_ROLES or not isinstance(message.get("content"), str):
             continue
         for sentence in _SENTENCE_BREAK.split(message["content"]):
             words = _WORD.findall(sentence.casefold())
             if len(words) >= 3 and not all(word in _FILLER_WORDS for word in words):
-                facts.append(sentence.strip())
+                facts.append((message["role"], sentence.strip()))
     return facts
+
+
+def speaker_scope(role: str, entities: Mapping[str, str]) -> dict[str, str]:
+    """The ids an extracted fact is stored under.
+
+    Entity-scoped-memory docs (notes 2.1, mem0 issues #3218 and #3773): when both `user_id` and
+    `agent_id` are sent, "facts from user messages are stored with user_id set and agent_id null, facts
+    from assistant messages with agent_id set and user_id null. app_id and run_id are carried on every
+    record either way." With only one of them, every fact goes under the ids sent (notes 2.1: with
+    user_id alone the assistant's confirmations are stored under that user).
+    """
+    if "user_id" in entities and "agent_id" in entities:
+        drop = "agent_id" if role == "user" else "user_id"
+        return {key: value for key, value in entities.items() if key != drop}
+    return dict(entities)
 
 
 def _positive_int(value: Any, name: str, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise ValueError(f"{name} must be an integer from 1 to {maximum}")
     return value
+
+
+def _flag(body: Mapping[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false")
+    return value
+
+
+@dataclass(frozen=True)
+class AddRequest:
+    """A validated add, ready to be stored now (infer=False) or extracted later (infer=True)."""
+
+    messages: list[dict[str, Any]]
+    entities: dict[str, str]
+    metadata: dict[str, Any] | None = None
+    expiration_date: str | None = None
+    infer: bool = True
+
+
+def check_add(
+    messages: Any,
+    entities: Mapping[str, Any],
+    *,
+    metadata: Any = None,
+    expiration_date: Any = None,
+    infer: Any = True,
+) -> AddRequest:
+    """Validate an add as the platform does before answering, so a bad add is a 400, never a FAILED event.
+
+    Add-memories reference (notes 1.2): "At least one entity ID (user_id, agent_id, app_id, run_id) is
+    required"; `metadata` is an object; `expiration_date` a `YYYY-MM-DD` string (a malformed one is kept
+    and never expires: memory-expiration page); `infer` a boolean.
+    """
+    ids = parse_filters({key: value for key, value in entities.items() if value is not None}).entities
+    if not ids:
+        raise ValueError("add needs at least one of user_id, agent_id, run_id, app_id")
+    check_messages(messages)
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValueError("metadata must be a JSON object")
+    if expiration_date is not None and not isinstance(expiration_date, str):
+        raise ValueError("expiration_date must be a YYYY-MM-DD string")
+    if expiration_date is not None and expiry_day(expiration_date) is None:
+        log.warning("expiration_date %r is not YYYY-MM-DD: kept, and the memory never expires", expiration_date)
+    if not isinstance(infer, bool):
+        raise ValueError("infer must be true or false")
+    return AddRequest(messages, ids, metadata, expiration_date, infer)
 
 
 # --------------------------------------------------------------------------- store
@@ -166,7 +356,9 @@ CREATE TABLE IF NOT EXISTS memories (
     metadata TEXT,
     categories TEXT NOT NULL DEFAULT '[]',
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    expiration_date TEXT,
+    expires_on TEXT
 );
 CREATE INDEX IF NOT EXISTS memories_user ON memories (user_id, created_at);
 CREATE INDEX IF NOT EXISTS memories_user_norm ON memories (user_id, norm);
@@ -184,43 +376,77 @@ CREATE TRIGGER IF NOT EXISTS memories_au AFTER UPDATE OF memory ON memories BEGI
     INSERT INTO memories_fts (rowid, memory) VALUES (new.seq, new.memory);
 END;
 """
-# Static SQL only: entity filters are bound parameters, so no statement is ever assembled from input.
+# Stores made before expiration dates were kept gain the two columns (NULL: never expires).
+_MIGRATIONS = {
+    "expiration_date": "ALTER TABLE memories ADD COLUMN expiration_date TEXT",
+    "expires_on": "ALTER TABLE memories ADD COLUMN expires_on TEXT",
+}
+# Static SQL only: filters are bound parameters, so no statement is ever assembled from input.
 # (For the handful of memories a dev store holds, the IS NULL guards cost nothing worth an index.)
-_SQL_KNOWN = (
-    "SELECT 1 FROM memories AS m WHERE (:user_id IS NULL OR m.user_id = :user_id)"
-    " AND (:agent_id IS NULL OR m.agent_id = :agent_id) AND (:run_id IS NULL OR m.run_id = :run_id)"
-    " AND (:app_id IS NULL OR m.app_id = :app_id) AND m.norm = :norm LIMIT 1"
-)
-_SQL_INSERT = (
-    "INSERT INTO memories (id, user_id, agent_id, run_id, app_id, memory, norm, metadata, created_at, updated_at)"
-    " VALUES (:id, :user_id, :agent_id, :run_id, :app_id, :memory, :norm, :metadata, :now, :now)"
-)
+#
+# Reads and deletes: an entity left out binds NULL and matches anything; "*" matches any non-null value
+# (v2-memory-filters.mdx, notes 1.3 "the `*` wildcard (non-null only)"); anything else matches exactly.
+# Expired memories are hidden unless show_expired (memory-expiration page; the date is inclusive).
+# Metadata conditions are checked by `_metadata_match` (equality, ne, contains: v2-memory-filters.mdx).
 _SQL_SEARCH = (
     "SELECT m.*, bm25(memories_fts) AS bm FROM memories_fts JOIN memories AS m ON m.seq = memories_fts.rowid"
-    " WHERE memories_fts MATCH :match AND (:user_id IS NULL OR m.user_id = :user_id)"
-    " AND (:agent_id IS NULL OR m.agent_id = :agent_id) AND (:run_id IS NULL OR m.run_id = :run_id)"
-    " AND (:app_id IS NULL OR m.app_id = :app_id)"
+    " WHERE memories_fts MATCH :match"
+    " AND (:user_id IS NULL OR (:user_id = '*' AND m.user_id IS NOT NULL) OR m.user_id = :user_id)"
+    " AND (:agent_id IS NULL OR (:agent_id = '*' AND m.agent_id IS NOT NULL) OR m.agent_id = :agent_id)"
+    " AND (:run_id IS NULL OR (:run_id = '*' AND m.run_id IS NOT NULL) OR m.run_id = :run_id)"
+    " AND (:app_id IS NULL OR (:app_id = '*' AND m.app_id IS NOT NULL) OR m.app_id = :app_id)"
+    " AND (:show_expired OR m.expires_on IS NULL OR m.expires_on >= :today)"
+    " AND (:metadata_filter IS NULL OR metadata_match(m.metadata, :metadata_filter))"
     " ORDER BY bm, m.created_at DESC, m.seq DESC LIMIT :limit"
 )
 _SQL_COUNT = (
-    "SELECT COUNT(*) FROM memories AS m WHERE (:user_id IS NULL OR m.user_id = :user_id)"
-    " AND (:agent_id IS NULL OR m.agent_id = :agent_id) AND (:run_id IS NULL OR m.run_id = :run_id)"
-    " AND (:app_id IS NULL OR m.app_id = :app_id)"
+    "SELECT COUNT(*) FROM memories AS m"
+    " WHERE (:user_id IS NULL OR (:user_id = '*' AND m.user_id IS NOT NULL) OR m.user_id = :user_id)"
+    " AND (:agent_id IS NULL OR (:agent_id = '*' AND m.agent_id IS NOT NULL) OR m.agent_id = :agent_id)"
+    " AND (:run_id IS NULL OR (:run_id = '*' AND m.run_id IS NOT NULL) OR m.run_id = :run_id)"
+    " AND (:app_id IS NULL OR (:app_id = '*' AND m.app_id IS NOT NULL) OR m.app_id = :app_id)"
+    " AND (:show_expired OR m.expires_on IS NULL OR m.expires_on >= :today)"
+    " AND (:metadata_filter IS NULL OR metadata_match(m.metadata, :metadata_filter))"
 )
 _SQL_PAGE = (
-    "SELECT m.* FROM memories AS m WHERE (:user_id IS NULL OR m.user_id = :user_id)"
-    " AND (:agent_id IS NULL OR m.agent_id = :agent_id) AND (:run_id IS NULL OR m.run_id = :run_id)"
-    " AND (:app_id IS NULL OR m.app_id = :app_id)"
-    " ORDER BY m.created_at DESC, m.seq DESC LIMIT :limit OFFSET :offset"
+    "SELECT m.* FROM memories AS m"
+    " WHERE (:user_id IS NULL OR (:user_id = '*' AND m.user_id IS NOT NULL) OR m.user_id = :user_id)"
+    " AND (:agent_id IS NULL OR (:agent_id = '*' AND m.agent_id IS NOT NULL) OR m.agent_id = :agent_id)"
+    " AND (:run_id IS NULL OR (:run_id = '*' AND m.run_id IS NOT NULL) OR m.run_id = :run_id)"
+    " AND (:app_id IS NULL OR (:app_id = '*' AND m.app_id IS NOT NULL) OR m.app_id = :app_id)"
+    " AND (:show_expired OR m.expires_on IS NULL OR m.expires_on >= :today)"
+    " AND (:metadata_filter IS NULL OR metadata_match(m.metadata, :metadata_filter))"
+    " ORDER BY order_key(m.id), m.id LIMIT :limit OFFSET :offset"
 )
 _SQL_DELETE_ALL = (
-    "DELETE FROM memories AS m WHERE (:user_id IS NULL OR m.user_id = :user_id)"
-    " AND (:agent_id IS NULL OR m.agent_id = :agent_id) AND (:run_id IS NULL OR m.run_id = :run_id)"
-    " AND (:app_id IS NULL OR m.app_id = :app_id)"
+    "DELETE FROM memories AS m"
+    " WHERE (:user_id IS NULL OR (:user_id = '*' AND m.user_id IS NOT NULL) OR m.user_id = :user_id)"
+    " AND (:agent_id IS NULL OR (:agent_id = '*' AND m.agent_id IS NOT NULL) OR m.agent_id = :agent_id)"
+    " AND (:run_id IS NULL OR (:run_id = '*' AND m.run_id IS NOT NULL) OR m.run_id = :run_id)"
+    " AND (:app_id IS NULL OR (:app_id = '*' AND m.app_id IS NOT NULL) OR m.app_id = :app_id)"
+    " AND (:metadata_filter IS NULL OR metadata_match(m.metadata, :metadata_filter))"
+)
+# Writes: duplicates are looked for in exactly the same scope (a NULL id must be NULL there too).
+# infer=False drops exact repeats (direct-import.mdx, notes 2.3: "de-duplicated by a text hash");
+# extraction drops a fact the scope already holds, in any case or punctuation (notes 2.2: a near
+# duplicate add can end SUCCEEDED with no results).
+_SQL_KNOWN_TEXT = (
+    "SELECT 1 FROM memories AS m WHERE m.user_id IS :user_id AND m.agent_id IS :agent_id"
+    " AND m.run_id IS :run_id AND m.app_id IS :app_id AND m.memory = :memory LIMIT 1"
+)
+_SQL_KNOWN_FACT = (
+    "SELECT 1 FROM memories AS m WHERE m.user_id IS :user_id AND m.agent_id IS :agent_id"
+    " AND m.run_id IS :run_id AND m.app_id IS :app_id AND m.norm = :norm LIMIT 1"
+)
+_SQL_INSERT = (
+    "INSERT INTO memories (id, user_id, agent_id, run_id, app_id, memory, norm, metadata, created_at, updated_at,"
+    " expiration_date, expires_on) VALUES (:id, :user_id, :agent_id, :run_id, :app_id, :memory, :norm, :metadata,"
+    " :now, :now, :expiration_date, :expires_on)"
 )
 
 
 def _record(row: sqlite3.Row) -> dict[str, Any]:
+    """A memory as search and `GET /v1/memories/{id}/` return it (openapi `memories_search_v3`, notes 1.3)."""
     return {
         "id": row["id"],
         "memory": row["memory"],
@@ -230,9 +456,19 @@ def _record(row: sqlite3.Row) -> dict[str, Any]:
         "app_id": row["app_id"],
         "metadata": json.loads(row["metadata"]) if row["metadata"] is not None else None,
         "categories": json.loads(row["categories"]),
+        "expiration_date": row["expiration_date"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
+
+
+def _listed(row: sqlite3.Row) -> dict[str, Any]:
+    """A memory as get_all returns it: the run id is called `session_id` there (openapi `memories_list_v3`:
+    "this endpoint returns this field as session_id, while POST /v3/memories/search/ returns the same
+    value as run_id", notes 1.4)."""
+    record = _record(row)
+    record["session_id"] = record.pop("run_id")
+    return record
 
 
 class Mem0Store:
@@ -240,6 +476,8 @@ class Mem0Store:
 
     One connection shared by every request thread behind a lock: simpler than a pool and fast enough
     for a dev server. File databases use WAL so a crash mid-write loses nothing already answered.
+    `add` is synchronous at this level (tests seed memories with it); the server makes `infer=True`
+    adds asynchronous around it.
     """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
@@ -249,75 +487,114 @@ class Mem0Store:
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
+        self._conn.create_function("order_key", 1, _order_key, deterministic=True)
+        self._conn.create_function("metadata_match", 2, _metadata_match, deterministic=True)
+        self.wildcard_filters = 0  # reads and deletes that used "*": each one is a product bug
         with self._lock:
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(memories)")}
+            for column, statement in _MIGRATIONS.items():
+                if column not in columns:
+                    self._conn.execute(statement)
+            self._conn.commit()
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
+    def _scope(self, filters: Any) -> Scope:
+        """Parsed filters; a "*" is served as Mem0 serves it (every record with that id set), and logged."""
+        scope = filters if isinstance(filters, Scope) else parse_filters(filters)
+        wild = sorted(key for key, value in scope.entities.items() if value == WILDCARD)
+        if wild:
+            with self._lock:
+                self.wildcard_filters += 1
+            log.warning("filter %s='*' matches every record that has one (Mem0 v2 filters)", "/".join(wild))
+        return scope
+
     def add(
         self,
         messages: list[dict[str, Any]],
         *,
-        user_id: str | None,
+        user_id: str | None = None,
         agent_id: str | None = None,
         run_id: str | None = None,
         app_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        expiration_date: str | None = None,
         infer: bool = True,
     ) -> list[dict[str, Any]]:
-        """Store memories from a conversation; returns the records created (none for known facts).
-
-        infer=False keeps every message with non-empty string content verbatim, like the platform.
-        infer=True keeps the facts `extract_facts` finds, skipping any whose normalised text the same
-        user (or, without a user, the same entity scope) already has: Mem0 dedupes too.
-        """
+        """Validate and store at once (see `write`); returns the records created."""
         given = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id, "app_id": app_id}
-        entities = parse_filters({key: value for key, value in given.items() if value is not None})
-        if not entities:
-            raise ValueError("add needs at least one of user_id, agent_id, run_id, app_id")
-        check_messages(messages)
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValueError("metadata must be a JSON object")
-        if infer:
-            texts = extract_facts(messages)
+        request = check_add(messages, given, metadata=metadata, expiration_date=expiration_date, infer=infer)
+        return self.write(request)
+
+    def write(self, request: AddRequest) -> list[dict[str, Any]]:
+        """Store a validated add; returns the records created (none for repeats).
+
+        infer=False: each user and assistant message with non-empty string content becomes one memory,
+        verbatim, with every id sent; system messages and multimodal content are skipped (direct-import.mdx,
+        notes 2.3). infer=True: the facts `extract_facts` finds, each under `speaker_scope`. Either way
+        `metadata` is "attached to each extracted memory" and `app_id`/`run_id` are kept (notes 1.2, 2.1).
+        """
+        if request.infer:
+            pieces = [(speaker_scope(role, request.entities), text) for role, text in extract_facts(request.messages)]
         else:
-            texts = [m["content"] for m in messages if isinstance(m["content"], str) and m["content"].strip()]
-        metadata_json = json.dumps(metadata) if metadata is not None else None
-        scope = {"user_id": entities["user_id"]} if "user_id" in entities else entities
+            pieces = [
+                (request.entities, message["content"])
+                for message in request.messages
+                if message["role"] in STORED_ROLES
+                and isinstance(message["content"], str)
+                and message["content"].strip()
+            ]
+        known = _SQL_KNOWN_FACT if request.infer else _SQL_KNOWN_TEXT
+        metadata_json = json.dumps(request.metadata) if request.metadata is not None else None
+        expires_on = expiry_day(request.expiration_date)
         created: list[dict[str, Any]] = []
         with self._lock, self._conn:
-            seen: set[str] = set()
-            for raw in texts:
+            for scope, raw in pieces:
                 text = _clean(raw)
                 norm = normalise(text)
-                if infer:
-                    if norm in seen or self._conn.execute(_SQL_KNOWN, _bind(scope, norm=norm)).fetchone():
-                        continue
-                    seen.add(norm)
+                if self._conn.execute(known, _bind(scope, memory=text, norm=norm)).fetchone():
+                    continue
                 now = _now()
                 record = {
                     "id": str(uuid.uuid4()),
                     "memory": text,
-                    **{key: entities.get(key) for key in ENTITY_KEYS},
-                    "metadata": metadata,
+                    **{key: scope.get(key) for key in ENTITY_KEYS},
+                    "metadata": request.metadata,
                     "categories": [],
+                    "expiration_date": request.expiration_date,
                     "created_at": now,
                     "updated_at": now,
                 }
                 self._conn.execute(
                     _SQL_INSERT,
-                    _bind(entities, id=record["id"], memory=text, norm=norm, metadata=metadata_json, now=now),
+                    _bind(
+                        scope,
+                        id=record["id"],
+                        memory=text,
+                        norm=norm,
+                        metadata=metadata_json,
+                        now=now,
+                        expiration_date=request.expiration_date,
+                        expires_on=expires_on,
+                    ),
                 )
                 created.append(record)
         return created
 
     def search(
-        self, query: str, filters: Any = None, top_k: int = 10, threshold: float | None = None
+        self,
+        query: str,
+        filters: Any = None,
+        top_k: int = 10,
+        threshold: float | None = None,
+        *,
+        show_expired: bool = False,
     ) -> list[dict[str, Any]]:
         """Rank memories matching any word of the query by bm25, best first, newest first on ties.
 
@@ -325,7 +602,7 @@ class Mem0Store:
         """
         if not isinstance(query, str):
             raise ValueError("query must be a string")
-        entities = parse_filters(filters)
+        scope = self._scope(filters)
         top_k = _positive_int(top_k, "top_k", MAX_TOP_K)
         if threshold is not None and (
             isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1
@@ -335,8 +612,9 @@ class Mem0Store:
         if not tokens:
             return []
         match = " OR ".join(f'"{token}"' for token in tokens)
+        params = scope.bind(match=match, limit=top_k, show_expired=show_expired, today=_today())
         with self._lock:
-            rows = self._conn.execute(_SQL_SEARCH, _bind(entities, match=match, limit=top_k)).fetchall()
+            rows = self._conn.execute(_SQL_SEARCH, params).fetchall()
         if not rows:
             return []
         best = -rows[0]["bm"]
@@ -349,18 +627,27 @@ class Mem0Store:
             results.append({**_record(row), "score": score})
         return results
 
-    def get_all(self, filters: Any = None, page: int = 1, page_size: int = 100) -> tuple[int, list[dict]]:
-        """One page of matching memories, newest first, with the total count."""
-        entities = parse_filters(filters)
+    def get_all(
+        self,
+        filters: Any = None,
+        page: int = 1,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        *,
+        show_expired: bool = False,
+    ) -> tuple[int, list[dict]]:
+        """One page of matching memories in `_order_key` order (never by time), with the total count."""
+        scope = self._scope(filters)
         page = _positive_int(page, "page", sys.maxsize)
         page_size = _positive_int(page_size, "page_size", MAX_PAGE_SIZE)
+        params = scope.bind(show_expired=show_expired, today=_today())
         with self._lock:
-            count = self._conn.execute(_SQL_COUNT, _bind(entities)).fetchone()[0]
+            count = self._conn.execute(_SQL_COUNT, params).fetchone()[0]
             offset = (page - 1) * page_size
-            rows = self._conn.execute(_SQL_PAGE, _bind(entities, limit=page_size, offset=offset)).fetchall()
-        return count, [_record(row) for row in rows]
+            rows = self._conn.execute(_SQL_PAGE, params | {"limit": page_size, "offset": offset}).fetchall()
+        return count, [_listed(row) for row in rows]
 
     def get(self, memory_id: str) -> dict[str, Any] | None:
+        """One memory by id, expired or not (memory-expiration page: "fetching it by ID still returns it")."""
         with self._lock:
             row = self._conn.execute("SELECT * FROM memories WHERE id = ?", [memory_id]).fetchone()
         return _record(row) if row else None
@@ -370,15 +657,23 @@ class Mem0Store:
             return self._conn.execute("DELETE FROM memories WHERE id = ?", [memory_id]).rowcount > 0
 
     def delete_all(self, **entities: str | None) -> int:
-        """Delete one entity's memories. Naming no entity is an error, never "delete everything"."""
-        scope = parse_filters({key: value for key, value in entities.items() if value is not None})
-        if not scope:
+        """Delete the memories an entity filter matches, `"*"` included (notes 1.5: "`*` is a wildcard").
+
+        Naming no entity is an error, never "delete everything" (notes 1.5: since PR #4103 at least one
+        filter is required).
+        """
+        scope = self._scope({key: value for key, value in entities.items() if value is not None})
+        if not scope.entities:
             raise ValueError("delete_all needs user_id, agent_id, run_id or app_id; refusing to wipe all")
         with self._lock, self._conn:
-            return self._conn.execute(_SQL_DELETE_ALL, _bind(scope)).rowcount
+            return self._conn.execute(_SQL_DELETE_ALL, scope.bind()).rowcount
 
-    def count(self, filters: Any = None) -> int:
-        return self.get_all(filters, page_size=1)[0]
+    def count(self, filters: Any = None, *, show_expired: bool = True) -> int:
+        """How many memories are stored (expired ones too, unless asked otherwise): for tests and stats."""
+        scope = parse_filters(filters)  # not _scope: a test's count is not a client's wildcard read
+        params = scope.bind(show_expired=show_expired, today=_today())
+        with self._lock:
+            return self._conn.execute(_SQL_COUNT, params).fetchone()[0]
 
     def clear(self) -> None:
         """Forget everything (admin reset between tests)."""
@@ -413,6 +708,9 @@ class Knobs:
         "retry_after": 1,  # Retry-After seconds sent with an injected 429
         "hang": False,  # sleep hang_seconds (or until shutdown) and never answer
         "hang_seconds": 30.0,
+        # Seconds between an infer=True add's answer and its extraction (0: at once, but always after
+        # the answer). Mem0 queues the work (add-memories.mdx); its extraction p50 is ~1 s (notes 3).
+        "extraction_delay": 0.0,
     }
 
     delay_seconds = _knob("delay_seconds")
@@ -421,6 +719,7 @@ class Knobs:
     retry_after = _knob("retry_after")
     hang = _knob("hang")
     hang_seconds = _knob("hang_seconds")
+    extraction_delay = _knob("extraction_delay")
 
     def __init__(self, **values: Any) -> None:
         self._lock = threading.Lock()
@@ -435,7 +734,7 @@ class Knobs:
                 raise ValueError(f"knob {name} must be a number >= {minimum}")
             return float(value)
 
-        if name in ("delay_seconds", "hang_seconds"):
+        if name in ("delay_seconds", "hang_seconds", "extraction_delay"):
             return number(0)
         if name == "retry_after":
             return math.ceil(number(0))  # whole seconds: the client parses Retry-After as an int
@@ -559,6 +858,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path if url.path.endswith("/") else url.path + "/"
         query = parse_qs(url.query)
+        on_sent: list[Callable[[], None]] = []
         try:
             if path.startswith("/_admin/"):
                 self._send_json(200, app.admin(self.command, path, self._read_json()))
@@ -577,7 +877,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers = {"Retry-After": str(retry_after)} if status == 429 else {}
                 raise _HttpError(status, f"Injected failure (HTTP {status})", headers)
             self._authenticate()
-            self._send_json(200, app.route(self.command, path, query, body, self._base_url()))
+            self._send_json(200, app.route(self.command, path, query, body, self._base_url(), on_sent))
         except _HttpError as error:
             self._send_json(error.status, {"detail": error.detail}, error.headers)
         except ValueError as error:
@@ -585,6 +885,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as error:
             log.exception("error answering %s %s", self.command, self.path)
             self._send_json(500, {"detail": f"Internal error: {type(error).__name__}"})
+        finally:
+            for callback in on_sent:  # work the platform does after answering (queued extraction)
+                callback()
 
     def _authenticate(self) -> None:
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
@@ -648,8 +951,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client gave up (e.g. its read timeout); nothing to tell it
 
 
+@dataclass
+class _Extraction:
+    """One queued infer=True add. It may start only once its answer is sent (`released`) and `due`."""
+
+    event_id: str
+    request: AddRequest
+    generation: int
+    released: threading.Event = field(default_factory=threading.Event)
+    due: float = 0.0
+
+
 class Mem0Server:
-    """The Mem0 stand-in on 127.0.0.1: `.url` for MemoryClient(host=...), `.store`, `.knobs`, `.requests`."""
+    """The Mem0 stand-in on 127.0.0.1: `.url` for MemoryClient(host=...), `.store`, `.knobs`, `.requests`.
+
+    `wait_idle(timeout)` waits until every queued infer=True extraction has run.
+    """
 
     def __init__(
         self,
@@ -674,6 +991,14 @@ class Mem0Server:
         self._requests_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # Add events (GET /v1/event/{id}/), newest last, bounded; and the extraction queue.
+        self._events: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._events_lock = threading.Lock()
+        self._extractions: queue.Queue[_Extraction | None] = queue.Queue()
+        self._extractor: threading.Thread | None = None
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._generation = 0  # bumped by an admin reset of the store: queued extractions are dropped
         self._httpd = _HTTPServer((host, port), self)
 
     @property
@@ -687,6 +1012,12 @@ class Mem0Server:
         with self._requests_lock:
             return list(self._requests)
 
+    @property
+    def pending_extractions(self) -> int:
+        """infer=True adds answered but not yet extracted."""
+        with self._idle:
+            return self._pending
+
     def record_request(self, method: str, target: str, body: Any) -> None:
         with self._requests_lock:
             self._requests.append(RecordedRequest(method, target, body))
@@ -698,6 +1029,15 @@ class Mem0Server:
     def wait(self, seconds: float) -> bool:
         """Sleep that close() cuts short; True when the server is shutting down."""
         return self._stopping.wait(seconds)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until no infer=True extraction is pending; False if some still are after `timeout` seconds.
+
+        The twin's stand-in for polling `GET /v1/event/{id}/` until SUCCEEDED (notes 2.2), for tests and
+        scripts that must read what an add wrote.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
     def start(self) -> Mem0Server:
         """Serve from a daemon thread; returns self."""
@@ -713,7 +1053,10 @@ class Mem0Server:
         self._httpd.serve_forever(poll_interval=0.2)
 
     def close(self) -> None:
-        """Stop serving, wake hung or delayed handlers, release the port and the store. Idempotent."""
+        """Stop serving and extracting, wake hung or delayed handlers, release the port and the store.
+
+        Extractions still queued are dropped (their events stay PENDING). Idempotent.
+        """
         if self._stopping.is_set():
             return
         self._stopping.set()
@@ -722,6 +1065,10 @@ class Mem0Server:
             self._thread.join(timeout=5)
             self._thread = None
         self._httpd.server_close()
+        if self._extractor is not None:
+            self._extractions.put(None)
+            self._extractor.join(timeout=5)
+            self._extractor = None
         if self._owns_store:
             self.store.close()
 
@@ -731,14 +1078,100 @@ class Mem0Server:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    # ----------------------------------------------------------------- asynchronous extraction
+
+    def _new_event(self, status: str, results: list[dict[str, Any]] | None = None) -> str:
+        event_id = str(uuid.uuid4())
+        now = _now()
+        event = {
+            "id": event_id,
+            "event_type": "ADD",
+            "status": status,
+            "results": results or [],
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self._events_lock:
+            self._events[event_id] = event
+            while len(self._events) > MAX_EVENTS:
+                self._events.popitem(last=False)
+        return event_id
+
+    def _finish_event(self, event_id: str, status: str, results: list[dict[str, Any]]) -> None:
+        with self._events_lock:
+            event = self._events.get(event_id)
+            if event is not None:
+                event.update(status=status, results=results, updated_at=_now())
+
+    def event(self, event_id: str) -> dict[str, Any] | None:
+        """An add's event as `GET /v1/event/{id}/` answers it, or None."""
+        with self._events_lock:
+            event = self._events.get(event_id)
+            return json.loads(json.dumps(event)) if event is not None else None
+
+    def _queue(self, request: AddRequest) -> _Extraction:
+        job = _Extraction(self._new_event("PENDING"), request, self._generation)
+        with self._idle:
+            if self._extractor is None:
+                self._extractor = threading.Thread(target=self._extract_forever, name="mem0-extract", daemon=True)
+                self._extractor.start()
+            self._pending += 1
+        self._extractions.put(job)
+        return job
+
+    def _release(self, job: _Extraction) -> None:
+        """The answer is sent: the extraction may run after the extraction_delay knob."""
+        job.due = time.monotonic() + self.knobs.extraction_delay
+        job.released.set()
+
+    def _extract_forever(self) -> None:
+        while True:
+            job = self._extractions.get()
+            if job is None:
+                return
+            try:
+                while not job.released.wait(0.05):
+                    if self._stopping.is_set():
+                        return
+                if self._stopping.wait(max(0.0, job.due - time.monotonic())):
+                    return
+                self._extract(job)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _extract(self, job: _Extraction) -> None:
+        if job.generation != self._generation:
+            self._finish_event(job.event_id, "FAILED", [])  # the store was reset meanwhile
+            return
+        try:
+            records = self.store.write(job.request)
+        except Exception:
+            log.exception("extraction for event %s failed", job.event_id)
+            self._finish_event(job.event_id, "FAILED", [])
+            return
+        self._finish_event(job.event_id, "SUCCEEDED", [_add_result(record) for record in records])
+
     # ----------------------------------------------------------------- the API
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any, base_url: str) -> Any:
-        """Answer one authenticated Mem0 request; raises _HttpError or ValueError for error answers."""
+    def route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: Any,
+        base_url: str,
+        on_sent: list[Callable[[], None]] | None = None,
+    ) -> Any:
+        """Answer one authenticated Mem0 request; raises _HttpError or ValueError for error answers.
+
+        Work that must wait until the answer is sent is appended to `on_sent` (run at once without it).
+        """
         if (method, path) == ("GET", "/v1/ping/"):
             return PING
         if (method, path) == ("POST", "/v3/memories/add/"):
-            return self._add(_object(body))
+            return self._add(_object(body), on_sent)
         if (method, path) == ("POST", "/v3/memories/search/"):
             return self._search(_object(body))
         if (method, path) == ("POST", "/v3/memories/"):
@@ -747,6 +1180,12 @@ class Mem0Server:
             entities = {key: query[key][-1] for key in ENTITY_KEYS if key in query}
             self.store.delete_all(**entities)
             return {"message": "Memories deleted successfully!"}
+        event = _EVENT_PATH.fullmatch(path)
+        if event and method == "GET":
+            found = self.event(unquote(event.group(1)))
+            if found is None:
+                raise _HttpError(404, "Event not found")
+            return found
         single = _MEMORY_PATH.fullmatch(path)
         if single and method in ("GET", "DELETE"):
             memory_id = unquote(single.group(1))
@@ -760,31 +1199,63 @@ class Mem0Server:
             return {"message": "Memory deleted successfully!"}
         raise _HttpError(404, f"Not found: {method} {path}")
 
-    def _add(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _add(self, body: dict[str, Any], on_sent: list[Callable[[], None]] | None) -> dict[str, Any]:
         # The client sends entity ids top level; AddMemoryOptions also allows them inside "filters".
         entities = {key: body.get(key) for key in ENTITY_KEYS}
-        for key, value in parse_filters(body.get("filters")).items():
+        given = parse_filters(body.get("filters"))
+        if given.metadata:
+            raise ValueError("add takes entity ids, not metadata conditions, in filters")
+        for key, value in given.entities.items():
             if entities[key] is not None and entities[key] != value:
                 raise ValueError(f"conflicting values for {key}")
             entities[key] = value
-        infer = body.get("infer", True)
-        if not isinstance(infer, bool):
-            raise ValueError("infer must be true or false")
-        records = self.store.add(body.get("messages"), metadata=body.get("metadata"), infer=infer, **entities)
-        return {"results": [{**r, "event": "ADD", "data": {"memory": r["memory"]}} for r in records]}
+        request = check_add(
+            body.get("messages"),
+            entities,
+            metadata=body.get("metadata"),
+            expiration_date=body.get("expiration_date"),
+            infer=body.get("infer", True),
+        )
+        if not request.infer:
+            # Notes 1.2 (openapi): infer=False is synchronous and answers status, event_id, message and
+            # results [{id, data: {memory}, event: "ADD"}] "only present when infer is false".
+            results = [_add_result(record) for record in self.store.write(request)]
+            event_id = self._new_event("SUCCEEDED", results)
+            return {"status": "SUCCEEDED", "event_id": event_id, "message": "Memory added.", "results": results}
+        # Notes 1.2 / 2.2 (add-memories.mdx, migration guide "async by default"): infer=True answers
+        # {"event_id", "status": "PENDING"}; the memories appear later, and the event turns SUCCEEDED.
+        job = self._queue(request)
+        if on_sent is None:
+            self._release(job)
+        else:
+            on_sent.append(lambda: self._release(job))
+        return {"event_id": job.event_id, "status": "PENDING"}
 
     def _search(self, body: dict[str, Any]) -> dict[str, Any]:
         query = body.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ValueError("query must be a non-empty string")
-        entities = _required_filters(body)
-        results = self.store.search(query, entities, top_k=body.get("top_k", 10), threshold=body.get("threshold"))
+        scope = _required_filters(body)
+        _flag(body, "latest_only")  # accepted (notes 2.6); nothing is superseded here
+        results = self.store.search(
+            query,
+            scope,
+            top_k=body.get("top_k", 10),
+            threshold=body.get("threshold"),
+            show_expired=_flag(body, "show_expired"),
+        )
         return {"results": results}
 
     def _get_all(self, body: dict[str, Any], query: dict[str, list[str]], base_url: str) -> dict[str, Any]:
-        entities = _required_filters(body)
-        page, page_size = _query_int(query, "page", 1), _query_int(query, "page_size", 100)
-        count, results = self.store.get_all(entities, page=page, page_size=page_size)
+        scope = _required_filters(body)
+        _flag(body, "latest_only")  # accepted (notes 1.4, 2.6); nothing is superseded here
+        page, page_size = _query_int(query, "page", 1), _query_int(query, "page_size", DEFAULT_PAGE_SIZE)
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            # Notes 1.4 (openapi `memories_list_v3`): "the maximum page_size is 200". Refused, not clamped,
+            # so a client that asks for more finds out here instead of silently missing memories.
+            raise ValueError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}")
+        show_expired = _flag(body, "show_expired")
+        count, results = self.store.get_all(scope, page=page, page_size=page_size, show_expired=show_expired)
         link = f"{base_url}/v3/memories/?page={{}}&page_size={page_size}"
         return {
             "count": count,
@@ -801,22 +1272,36 @@ class Mem0Server:
                 "requests": counts,
                 "total": sum(counts.values()),
                 "memories": self.store.count(),
+                "pending_extractions": self.pending_extractions,
+                "wildcard_filters": self.store.wildcard_filters,
                 "knobs": self.knobs.snapshot(),
             }
         if (method, path) == ("GET", "/_admin/knobs/"):
             return self.knobs.snapshot()
         if (method, path) == ("POST", "/_admin/knobs/"):
             return self.knobs.update(**_object(body))
+        if (method, path) == ("POST", "/_admin/wait-idle/"):
+            timeout = _object(body).get("timeout", 5.0)
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 <= timeout <= 60:
+                raise ValueError("timeout must be a number of seconds from 0 to 60")
+            return {"idle": self.wait_idle(timeout), "pending_extractions": self.pending_extractions}
         if (method, path) == ("POST", "/_admin/reset/"):
             options = _object(body)
             self.knobs.reset_counters()
             self.clear_requests()
             if options.get("store"):
+                self._generation += 1
                 self.store.clear()
             if options.get("knobs"):
                 self.knobs.reset()
             return {"status": "ok"}
         raise _HttpError(404, f"Not found: {method} {path}")
+
+
+def _add_result(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One created memory as an add (infer=False) or its event reports it: `{id, event, data: {memory}}`
+    (notes 1.2, openapi `memories_add_v3`)."""
+    return {"id": record["id"], "event": "ADD", "data": {"memory": record["memory"]}}
 
 
 def _object(body: Any) -> dict[str, Any]:
@@ -827,11 +1312,12 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
-def _required_filters(body: dict[str, Any]) -> dict[str, str]:
-    entities = parse_filters(body.get("filters"))
-    if not entities:
+def _required_filters(body: dict[str, Any]) -> Scope:
+    # Notes 1.3 / 1.4: search and get_all need at least one entity id in `filters`.
+    scope = parse_filters(body.get("filters"))
+    if not scope.entities:
         raise ValueError("filters must name at least one of user_id, agent_id, run_id, app_id")
-    return entities
+    return scope
 
 
 def _query_int(query: dict[str, list[str]], name: str, default: int) -> int:
@@ -861,6 +1347,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--db", default=".local/mem0.sqlite3", help='SQLite file, or ":memory:"')
     parser.add_argument("--delay", type=float, default=0.0, help="seconds added to every Mem0 request")
+    parser.add_argument(
+        "--extraction-delay", type=float, default=0.0, help="seconds before an infer=True add is extracted"
+    )
     parser.add_argument("--api-key", default=None, help="accept only this key (default: any non-empty key)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
@@ -874,7 +1363,7 @@ def main(argv: list[str] | None = None) -> int:
         args.port,
         db=args.db,
         api_key=args.api_key,
-        knobs=Knobs(delay_seconds=args.delay),
+        knobs=Knobs(delay_seconds=args.delay, extraction_delay=args.extraction_delay),
         verbose=args.verbose,
     )
     print(server.url, flush=True)

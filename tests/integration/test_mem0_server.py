@@ -1,5 +1,6 @@
 """The local Mem0 stand-in, driven by the real mem0ai MemoryClient so the wire format stays honest."""
 
+import contextlib
 import os
 import tempfile
 
@@ -8,10 +9,12 @@ os.environ["MEM0_DIR"] = tempfile.mkdtemp(prefix="mem0-test-")
 os.environ["MEM0_TELEMETRY"] = "false"
 
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mem0 import MemoryClient, exceptions
 
-from devserver.mem0_server import Mem0Server, Mem0Store, running_mem0_server
+from devserver.mem0_server import Mem0Server, Mem0Store, _Handler, running_mem0_server
 
 REPO = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": "Token test-key"}
@@ -53,9 +56,20 @@ def client(make_client):
 
 
 def remember(client, user_id, *texts, **kwargs):
-    """Store each text as its own verbatim memory, one add per text (so creation order is known)."""
+    """Store each text as its own verbatim memory (infer=False: synchronous), one add per text."""
     for text in texts:
         client.add([{"role": "user", "content": text}], user_id=user_id, infer=False, **kwargs)
+
+
+def event_of(client, event_id):
+    """An add's event, read as Mem0's docs say (notes 1.2: the SDK has no method for it)."""
+    response = client.client.get(f"/v1/event/{event_id}/")
+    response.raise_for_status()
+    return response.json()
+
+
+def utc_day(offset_days):
+    return (datetime.now(UTC).date() + timedelta(days=offset_days)).isoformat()
 
 
 # --------------------------------------------------------------------------- happy paths
@@ -66,33 +80,196 @@ def test_constructor_pings_and_gets_org_and_project(server, client):
     assert server.knobs.count("GET", "/v1/ping/") == 1
 
 
-def test_add_verbatim_then_get_all_newest_first_with_metadata(server, client):
-    for n, text in enumerate(["first note", "second note", "third note"], start=1):
-        answer = client.add([{"role": "user", "content": text}], user_id="alice", infer=False, metadata={"n": n})
-        assert [(r["event"], r["memory"]) for r in answer["results"]] == [("ADD", text)]
+def test_infer_false_is_synchronous_and_keeps_every_id_metadata_and_expiration(server, client):
+    # Given a conversation with a system prompt, sent for direct import with every entity id
+    messages = [
+        {"role": "system", "content": "You are a helpful receptionist."},
+        {"role": "user", "content": "Please note my gate code."},
+        {"role": "assistant", "content": "Gate code noted."},
+    ]
+    ids = {"user_id": "alice", "agent_id": "desk", "run_id": "call-1", "app_id": "shop"}
 
-    page = client.get_all(filters={"user_id": "alice"})
+    # When it is added with metadata and an expiration date
+    answer = client.add(messages, infer=False, metadata={"kind": "note"}, expiration_date="2999-12-31", **ids)
 
-    assert page["count"] == 3
-    assert [r["memory"] for r in page["results"]] == ["third note", "second note", "first note"]
-    assert [r["metadata"] for r in page["results"]] == [{"n": 3}, {"n": 2}, {"n": 1}]
-    assert all(r["user_id"] == "alice" and r["created_at"] and r["updated_at"] for r in page["results"])
+    # Then the answer already lists the memories: user and assistant verbatim, the system message dropped
+    assert (answer["status"], set(answer)) == ("SUCCEEDED", {"status", "event_id", "message", "results"})
+    assert [(r["event"], r["data"]["memory"]) for r in answer["results"]] == [
+        ("ADD", "Please note my gate code."),
+        ("ADD", "Gate code noted."),
+    ]
+    # And each record carries every id sent (the run id is called session_id by get_all), the metadata and
+    # the expiration date
+    listed = client.get_all(filters={"user_id": "alice"})["results"]
+    assert sorted(r["memory"] for r in listed) == ["Gate code noted.", "Please note my gate code."]
+    for record in listed:
+        assert (record["user_id"], record["agent_id"], record["session_id"], record["app_id"]) == tuple(ids.values())
+        assert (record["metadata"], record["expiration_date"]) == ({"kind": "note"}, "2999-12-31")
+        assert record["created_at"]
+        assert record["updated_at"]
+    found = client.search("gate code", filters={"user_id": "alice"})["results"]
+    assert {(r["run_id"], r["app_id"], r["agent_id"]) for r in found} == {("call-1", "shop", "desk")}
     body = next(r.body for r in server.requests if r.path == "/v3/memories/add/")
-    assert (body["user_id"], body["infer"], body["messages"][0]["role"]) == ("alice", False, "user")
+    assert (body["user_id"], body["agent_id"], body["infer"]) == ("alice", "desk", False)
 
 
-def test_add_infer_keeps_user_facts_and_dedupes_per_user(client):
+def test_infer_false_drops_exact_repeats_in_the_same_scope_only(client):
+    # Given a note already stored for alice
+    remember(client, "alice", "Prefers morning calls.")
+
+    # When the exact text comes again for alice, in another case, and for another scope
+    again = client.add("Prefers morning calls.", user_id="alice", infer=False)
+    remember(client, "alice", "prefers morning calls.")
+    remember(client, "alice", "Prefers morning calls.", app_id="shop")
+    remember(client, "bob", "Prefers morning calls.")
+
+    # Then only the exact repeat in the same scope is dropped
+    assert again["results"] == []
+    assert sorted(r["memory"] for r in client.get_all(filters={"user_id": "alice"})["results"]) == [
+        "Prefers morning calls.",
+        "Prefers morning calls.",
+        "prefers morning calls.",
+    ]
+    assert client.get_all(filters={"user_id": "bob"})["count"] == 1
+
+
+def test_infer_true_answers_pending_and_extracts_after_the_delay(server, client):
+    # Given extraction takes a moment, as on the platform
+    server.knobs.extraction_delay = 0.3
+    messages = [{"role": "user", "content": "My name is Alice. I am allergic to peanuts."}]
+
+    # When a conversation is added for inference
+    answer = client.add(messages, user_id="alice")
+
+    # Then the answer is only a queued event, and nothing can be read yet
+    assert set(answer) == {"event_id", "status"}
+    assert answer["status"] == "PENDING"
+    assert client.get_all(filters={"user_id": "alice"})["count"] == 0
+    assert client.search("peanuts", filters={"user_id": "alice"})["results"] == []
+    assert event_of(client, answer["event_id"])["status"] == "PENDING"
+    assert server.pending_extractions == 1
+
+    # And once extraction has run, the facts are there and the event says SUCCEEDED with what it added
+    assert server.wait_idle(timeout=5)
+    assert server.pending_extractions == 0
+    stored = client.get_all(filters={"user_id": "alice"})["results"]
+    assert sorted(r["memory"] for r in stored) == ["I am allergic to peanuts.", "My name is Alice."]
+    event = event_of(client, answer["event_id"])
+    assert event["status"] == "SUCCEEDED"
+    assert sorted(r["data"]["memory"] for r in event["results"]) == ["I am allergic to peanuts.", "My name is Alice."]
+    assert {r["id"] for r in event["results"]} == {r["id"] for r in stored}
+
+
+def test_extraction_runs_only_after_the_answer_is_sent(server, client, monkeypatch):
+    # Given no extraction delay at all, and a record of what happens in which order
+    order = []
+    send, write = _Handler._send_json, server.store.write
+
+    def sent(handler, status, payload, headers=None):
+        send(handler, status, payload, headers)
+        if isinstance(payload, dict) and payload.get("status") == "PENDING":
+            order.append("answer sent")
+
+    def extracted(request):
+        order.append("extracted")
+        return write(request)
+
+    monkeypatch.setattr(_Handler, "_send_json", sent)
+    monkeypatch.setattr(server.store, "write", extracted)
+
+    # When an inferred add is made
+    client.add("I keep bees in the garden.", user_id="gina")
+
+    # Then the extraction started only after the answer had gone out
+    assert server.wait_idle(timeout=5)
+    assert order == ["answer sent", "extracted"]
+
+
+def test_a_failed_extraction_is_a_failed_event(server, client, monkeypatch):
+    def broken(request):
+        raise RuntimeError("extractor down")
+
+    monkeypatch.setattr(server.store, "write", broken)
+
+    answer = client.add("I keep bees in the garden.", user_id="gina")
+
+    assert answer["status"] == "PENDING"  # the add itself was accepted
+    assert server.wait_idle(timeout=5)
+    assert event_of(client, answer["event_id"])["status"] == "FAILED"
+
+
+def test_a_store_reset_drops_queued_extractions(server, client):
+    server.knobs.extraction_delay = 0.2
+    answer = client.add("I keep bees in the garden.", user_id="gina")
+
+    httpx.post(f"{server.url}/_admin/reset", json={"store": True}, timeout=5).raise_for_status()
+
+    assert server.wait_idle(timeout=5)
+    assert server.store.count() == 0
+    assert event_of(client, answer["event_id"])["status"] == "FAILED"
+
+
+def test_an_unknown_event_is_404(client):
+    assert client.client.get("/v1/event/no-such-event/").status_code == 404
+
+
+def test_speaker_split_when_user_and_agent_ids_are_both_sent(server, client):
+    # Given a call where the caller states a fact and the agent confirms a booking
+    messages = [
+        {"role": "user", "content": "I need a table for four people."},
+        {"role": "assistant", "content": "Done: booked you for Tuesday at 8pm."},
+    ]
+
+    # When both ids are sent with inference (plus a run and an app)
+    client.add(messages, user_id="alice", agent_id="desk", run_id="call-7", app_id="shop", metadata={"k": 1})
+    assert server.wait_idle(timeout=5)
+
+    # Then the caller's fact is stored under the caller alone, the agent's under the agent alone
+    caller = client.get_all(filters={"user_id": "alice"})["results"]
+    agent = client.get_all(filters={"agent_id": "desk"})["results"]
+    assert [(r["memory"], r["agent_id"]) for r in caller] == [("I need a table for four people.", None)]
+    assert [(r["memory"], r["user_id"]) for r in agent] == [("Done: booked you for Tuesday at 8pm.", None)]
+    # And app_id, run_id and metadata are on both
+    assert {(r["app_id"], r["session_id"], r["metadata"]["k"]) for r in caller + agent} == {("shop", "call-7", 1)}
+    # And asking for both ids at once finds nothing (mem0 issue #3218)
+    assert client.get_all(filters={"AND": [{"user_id": "alice"}, {"agent_id": "desk"}]})["count"] == 0
+    assert [r["memory"] for r in client.search("booked Tuesday", filters={"user_id": "alice"})["results"]] == []
+
+
+def test_with_only_a_user_id_both_speakers_facts_go_to_the_user(server, client):
+    messages = [
+        {"role": "user", "content": "I need a table for four people."},
+        {"role": "assistant", "content": "Done: booked you for Tuesday at 8pm."},
+        {"role": "system", "content": "Be brief and friendly always."},
+    ]
+
+    client.add(messages, user_id="alice")
+    assert server.wait_idle(timeout=5)
+
+    stored = client.get_all(filters={"user_id": "alice"})["results"]
+    assert sorted((r["memory"], r["agent_id"]) for r in stored) == [
+        ("Done: booked you for Tuesday at 8pm.", None),
+        ("I need a table for four people.", None),
+    ]
+
+
+def test_extraction_keeps_content_facts_and_dedupes_per_scope(server, client):
     messages = [
         {"role": "user", "content": "Hi. My name is Alice. I am allergic to peanuts. Thank you so much!"},
-        {"role": "assistant", "content": "Noted, I will remember that you are allergic to peanuts."},
+        {"role": "assistant", "content": "Okay, thanks!"},
     ]
     first = client.add(messages, user_id="alice")
     again = client.add([{"role": "user", "content": "my name is ALICE"}], user_id="alice")
     other = client.add([{"role": "user", "content": "My name is Alice."}], user_id="bob")
+    assert server.wait_idle(timeout=5)
 
-    assert [r["memory"] for r in first["results"]] == ["My name is Alice.", "I am allergic to peanuts."]
-    assert again["results"] == []
-    assert [r["memory"] for r in other["results"]] == ["My name is Alice."]
+    assert [r["data"]["memory"] for r in event_of(client, first["event_id"])["results"]] == [
+        "My name is Alice.",
+        "I am allergic to peanuts.",
+    ]
+    repeat = event_of(client, again["event_id"])
+    assert (repeat["status"], repeat["results"]) == ("SUCCEEDED", [])  # a known fact adds nothing (notes 2.2)
+    assert [r["data"]["memory"] for r in event_of(client, other["event_id"])["results"]] == ["My name is Alice."]
     assert client.get_all(filters={"user_id": "alice"})["count"] == 2
 
 
@@ -128,16 +305,141 @@ def test_search_honours_top_k_threshold_and_v2_filters(client):
     assert client.search("tea", filters={"user_id": "carol"})["results"] == []
 
 
-def test_get_all_pages(client):
+def test_get_all_order_is_stable_but_not_by_time(client):
+    # Given 30 memories written one after the other
+    written = [f"fact number {n:02d}" for n in range(30)]
+    remember(client, "dave", *written)
+
+    # When they are listed twice
+    first = [r["memory"] for r in client.get_all(filters={"user_id": "dave"}, page=1, page_size=200)["results"]]
+    second = [r["memory"] for r in client.get_all(filters={"user_id": "dave"}, page=1, page_size=200)["results"]]
+
+    # Then every one is there, in the same order both times, and that order is neither newest nor oldest first
+    assert sorted(first) == written
+    assert first == second
+    assert first not in (written, written[::-1])
+
+
+def test_get_all_pages_with_working_links(client):
     remember(client, "dave", *(f"fact number {n}" for n in range(5)))
+    whole = [r["id"] for r in client.get_all(filters={"user_id": "dave"})["results"]]
 
     first = client.get_all(filters={"user_id": "dave"}, page=1, page_size=2)
     last = client.get_all(filters={"AND": [{"user_id": "dave"}]}, page=3, page_size=2)
 
     assert (first["count"], len(first["results"]), first["previous"]) == (5, 2, None)
-    assert "page=2" in first["next"]
     assert (len(last["results"]), last["next"]) == (1, None)
-    assert last["results"][0]["memory"] == "fact number 0"
+    # Following `next` with the same body walks every memory once, in the same order as one big page
+    link, pages = first["next"], [first]
+    while link:
+        page = client.client.post(link, json={"filters": {"user_id": "dave"}}).json()
+        pages.append(page)
+        link = page["next"]
+    assert [r["id"] for page in pages for r in page["results"]] == whole
+    assert len(pages) == 3
+    back = client.client.post(pages[1]["previous"], json={"filters": {"user_id": "dave"}}).json()
+    assert back["results"] == first["results"]
+
+
+def test_page_size_is_at_most_200(client):
+    remember(client, "dave", "one fact")
+
+    assert client.get_all(filters={"user_id": "dave"}, page=1, page_size=200)["count"] == 1
+    with pytest.raises(exceptions.ValidationError):
+        client.get_all(filters={"user_id": "dave"}, page=1, page_size=201)
+    with pytest.raises(exceptions.ValidationError):
+        client.get_all(filters={"user_id": "dave"}, page=1, page_size=500)
+
+
+def test_a_star_filter_matches_every_record_with_that_id(server, client):
+    # Given two callers and a memory that only an agent holds
+    remember(client, "alice", "alice likes jazz")
+    remember(client, "bob", "bob likes jazz")
+    client.add("the desk likes jazz", agent_id="desk", infer=False)
+
+    # When a client sends "*" as the user id
+    found = client.search("jazz", filters={"user_id": "*"})["results"]
+    listed = client.get_all(filters={"user_id": "*"})
+
+    # Then, as Mem0 documents, it reads every caller's memories (this is why the product must never send it)
+    assert sorted(r["user_id"] for r in found) == ["alice", "bob"]
+    assert (listed["count"], sorted(r["user_id"] for r in listed["results"])) == (2, ["alice", "bob"])
+    assert server.store.wildcard_filters == 2
+    # And delete_all with "*" wipes every caller, leaving only the agent's memory
+    client.delete_all(user_id="*")
+    assert server.store.count() == 1
+    assert client.get_all(filters={"agent_id": "desk"})["count"] == 1
+    assert server.store.wildcard_filters == 3
+
+
+def test_metadata_filters_take_equality_ne_and_contains(client):
+    # Given memories of two conversations, one in an agent's app scope
+    remember(client, "alice", "summary of call one", metadata={"conversation_id": "c1", "kind": "call_summary"})
+    remember(client, "alice", "fact from call one", metadata={"conversation_id": "c1", "kind": "fact"})
+    remember(client, "alice", "summary of call two", metadata={"conversation_id": "c2", "kind": "call_summary"})
+    remember(client, "alice", "app scoped note", app_id="shop", metadata={"conversation_id": "c1", "kind": "fact"})
+    remember(client, "bob", "bob's summary", metadata={"conversation_id": "c1", "kind": "call_summary"})
+
+    def listed(filters):
+        return sorted(r["memory"] for r in client.get_all(filters=filters)["results"])
+
+    # Then an equality on metadata inside AND (the shape the product reads with) narrows to one conversation
+    c1 = {"AND": [{"user_id": "alice"}, {"metadata": {"conversation_id": "c1"}}]}
+    assert listed(c1) == ["app scoped note", "fact from call one", "summary of call one"]
+    # And a clause may hold several ids, as sibling keys are ANDed
+    scoped = {"AND": [{"user_id": "alice", "app_id": "shop"}, {"metadata": {"conversation_id": "c1"}}]}
+    assert listed(scoped) == ["app scoped note"]
+    assert listed({"user_id": "alice", "metadata": {"kind": {"ne": "fact"}}}) == [
+        "summary of call one",
+        "summary of call two",
+    ]
+    assert listed({"user_id": "alice", "metadata": {"kind": {"contains": "summ"}}}) == [
+        "summary of call one",
+        "summary of call two",
+    ]
+    found = client.search("summary", filters={"user_id": "alice", "metadata": {"conversation_id": "c2"}})["results"]
+    assert [r["memory"] for r in found] == ["summary of call two"]
+    # And what Mem0 refuses for metadata (notes 2.4: no in/gt/lt), or a filter with no entity id, is a 400
+    for refused in (
+        {"user_id": "alice", "metadata": {"kind": {"in": ["fact"]}}},
+        {"metadata": {"conversation_id": "c1"}},
+    ):
+        with pytest.raises(exceptions.ValidationError):
+            client.get_all(filters=refused)
+
+
+def test_expired_memories_are_hidden_from_lists_but_not_from_get(client):
+    # Given memories that expired yesterday, expire today, expire tomorrow, and one with a malformed date
+    for text, day in [("yesterday note", utc_day(-1)), ("today note", utc_day(0)), ("tomorrow note", utc_day(1))]:
+        remember(client, "erin", text, expiration_date=day)
+    remember(client, "erin", "someday note", expiration_date="next week")
+    expired = next(
+        r
+        for r in client.get_all(filters={"user_id": "erin"}, show_expired=True)["results"]
+        if "yesterday" in r["memory"]
+    )
+
+    # When they are listed and searched
+    listed = client.get_all(filters={"user_id": "erin"})
+    found = client.search("note", filters={"user_id": "erin"})["results"]
+
+    # Then the expired one is hidden (the date itself still counts; a malformed date never expires)
+    visible = ["someday note", "today note", "tomorrow note"]
+    assert (listed["count"], sorted(r["memory"] for r in listed["results"])) == (3, visible)
+    assert sorted(r["memory"] for r in found) == visible
+    # And show_expired brings it back, and fetching it by id always works
+    assert client.get_all(filters={"user_id": "erin"}, show_expired=True)["count"] == 4
+    assert len(client.search("note", filters={"user_id": "erin"}, show_expired=True)["results"]) == 4
+    assert client.get(expired["id"])["expiration_date"] == utc_day(-1)
+
+
+def test_latest_only_is_accepted_on_reads(client):
+    remember(client, "erin", "Lives in Lisbon.")
+
+    assert client.get_all(filters={"user_id": "erin"}, latest_only=True)["count"] == 1
+    assert len(client.search("Lisbon", filters={"user_id": "erin"}, latest_only=True)["results"]) == 1
+    with pytest.raises(exceptions.ValidationError):
+        client.search("Lisbon", filters={"user_id": "erin"}, latest_only="yes")
 
 
 def test_get_and_delete_one_memory(client):
@@ -187,6 +489,35 @@ def test_file_store_persists_with_its_index(tmp_path):
         reopened.close()
 
 
+def test_a_store_from_before_expiration_dates_gains_them(tmp_path):
+    # Given a store written with the previous schema (no expiration columns)
+    db = tmp_path / "old.sqlite3"
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(
+            "CREATE TABLE memories (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, user_id TEXT,"
+            " agent_id TEXT, run_id TEXT, app_id TEXT, memory TEXT NOT NULL, norm TEXT NOT NULL, metadata TEXT,"
+            " categories TEXT NOT NULL DEFAULT '[]', created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO memories (id, user_id, memory, norm, created_at, updated_at)"
+            " VALUES ('m1', 'gina', 'old fact', 'old fact', '2026-01-01', '2026-01-01')"
+        )
+
+    # When it is opened now
+    store = Mem0Store(db)
+    try:
+        store.add([{"role": "user", "content": "new fact"}], user_id="gina", infer=False, expiration_date="2999-01-01")
+
+        # Then old and new memories are both served, the old one with no expiration date
+        _, records = store.get_all({"user_id": "gina"})
+        assert sorted((r["memory"], r["expiration_date"]) for r in records) == [
+            ("new fact", "2999-01-01"),
+            ("old fact", None),
+        ]
+    finally:
+        store.close()
+
+
 # --------------------------------------------------------------------------- bad requests
 
 
@@ -218,6 +549,16 @@ def test_raw_protocol_errors(server):
         assert not_a_list.status_code == 400
         no_entity = http.post("/v3/memories/add/", json={"messages": [{"role": "user", "content": "x"}]}, headers=AUTH)
         assert no_entity.status_code == 400
+        for bad in (
+            {"messages": [{"role": "tool", "content": "x"}]},  # roles are user, assistant, system
+            {"messages": [{"role": "user", "content": "x"}], "metadata": ["not", "an", "object"]},
+            {"messages": [{"role": "user", "content": "x"}], "expiration_date": 20300131},
+            {"messages": [{"role": "user", "content": "x"}], "infer": "false"},
+        ):
+            refused = http.post("/v3/memories/add/", json={**bad, "user_id": "a"}, headers=AUTH)
+            assert refused.status_code == 400, bad
+        assert server.pending_extractions == 0  # a refused inferred add is never queued
+        assert http.get("/v1/event/nope/", headers=AUTH).json() == {"detail": "Event not found"}
 
 
 def test_body_limit_is_413():
@@ -260,6 +601,8 @@ def test_server_errors(server, client, status, error):
         client.add("I like sailing on weekends.", user_id="alice")
 
     assert isinstance(caught.value, exceptions.MemoryError)
+    assert server.pending_extractions == 0  # a refused add queues nothing
+    assert server.wait_idle(timeout=5)
     assert server.store.count() == 0
 
 
@@ -272,6 +615,7 @@ def test_fail_times_recovers(server, client):
 
     assert server.knobs.count("POST", "/v3/memories/add/") == 2
     assert server.knobs.fail_status is None
+    assert server.wait_idle(timeout=5)
     assert server.store.count() == 1
 
 
@@ -311,6 +655,14 @@ def test_admin_endpoints(server, client):
         with pytest.raises(exceptions.NetworkError):
             client.get_all(filters={"user_id": "alice"})
         assert admin.post("/_admin/knobs", json={"bogus": 1}).status_code == 400
+
+        assert (stats["pending_extractions"], stats["wildcard_filters"]) == (0, 0)
+        server.knobs.extraction_delay = 0.2
+        client.add("I like sailing on weekends.", user_id="alice")
+        assert admin.post("/_admin/wait-idle", json={"timeout": 0}).json() == {"idle": False, "pending_extractions": 1}
+        assert admin.post("/_admin/wait-idle", json={"timeout": 5}).json() == {"idle": True, "pending_extractions": 0}
+        assert server.store.count({"user_id": "alice"}) == 1
+        assert admin.post("/_admin/wait-idle", json={"timeout": 600}).status_code == 400
 
         assert admin.post("/_admin/reset").json() == {"status": "ok"}
         assert admin.get("/_admin/stats").json()["requests"] == {}
@@ -364,7 +716,7 @@ def test_cli_serves_and_exits_cleanly(tmp_path, argv, stop):
     db = tmp_path / "cli.sqlite3"
     env = {**os.environ, "PYTHONPATH": str(REPO / "scripts")}
     with subprocess.Popen(
-        [sys.executable, *argv, "--port", "0", "--db", str(db), "--api-key", "k"],
+        [sys.executable, *argv, "--port", "0", "--db", str(db), "--api-key", "k", "--extraction-delay", "0.1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
