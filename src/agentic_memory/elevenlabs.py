@@ -1,71 +1,53 @@
 """ElevenLabs' payloads, typed: what the initiation webhook, the server tool and the post-call
-webhook send, tolerant of fields ElevenLabs adds later, and who the caller is.
+webhook send, tolerant of fields ElevenLabs adds later. Who the caller is lives in ``identity``.
+
+Shapes follow the SDK's models (``elevenlabs`` 2.78: ``GetConversationResponseModel`` and the
+models it nests) and DESIGN.md section 3; tests/corpus holds payloads the SDK validates.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from agentic_memory.errors import BadRequest
-
-WITHHELD = frozenset({"", "anonymous", "restricted", "unknown", "private", "unavailable", "withheld"})
-_PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
-_MAX_USER_ID = 128
-
-
-def normalize_caller(raw: object, *, default_country_code: str = "1") -> str | None:
-    """The Mem0 ``user_id`` for a caller: E.164 for phone numbers, the trimmed id otherwise.
-
-    Withheld numbers mean no caller: they must never share one memory between strangers.
-    """
-    if not isinstance(raw, str):
-        return None
-    text = raw.strip()
-    if text.lower().lstrip("+") in WITHHELD or text.lower().startswith(("sip:anonymous", "anonymous@")):
-        return None
-    candidate = _PHONE_PUNCTUATION.sub("", text)
-    if candidate.startswith("00"):
-        candidate = "+" + candidate[2:]
-    if candidate.startswith("+"):
-        digits = candidate[1:]
-        if digits.isascii() and digits.isdigit():
-            return f"+{digits}" if 7 <= len(digits) <= 15 and digits[0] != "0" else None
-    elif candidate.isascii() and candidate.isdigit():
-        if len(candidate) == 10 and default_country_code == "1":
-            return f"+1{candidate}"
-        if 11 <= len(candidate) <= 15 and candidate[0] != "0":
-            return f"+{candidate}"
-        return None
-    # Not a phone number (a web call's user id): keep it, but bounded and printable. An unresolved
-    # template such as "{{system__caller_id}}" would make every such call share one memory.
-    if len(text) > _MAX_USER_ID or not text.isprintable() or "{" in text or "}" in text:
-        return None
-    return text
 
 
 class _Tolerant(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
-class InitiationRequest(_Tolerant):
-    """Conversation-initiation webhook body (Twilio or SIP call)."""
+# Numbers arrive as dialled and, on SIP, sometimes as JSON numbers (DESIGN.md 3.1, 3.3).
+NumberLike = StrictStr | StrictInt | None
 
-    caller_id: StrictStr | None = None
+
+class InitiationRequest(_Tolerant):
+    """Conversation-initiation webhook body: ``{"caller_id", "called_number", "agent_id", "call_sid",
+    "conversation_id"}``, plus ``call_id``/``sip_headers`` on SIP (ElevenLabs personalization docs)."""
+
+    caller_id: NumberLike = None
     agent_id: StrictStr | None = None
-    called_number: StrictStr | None = None
+    called_number: NumberLike = None
     call_sid: StrictStr | None = None
+    conversation_id: StrictStr | None = None
 
 
 class RetrieveRequest(_Tolerant):
-    """The server tool's body: ``user_id`` is bound to ``system__caller_id`` in the tool schema."""
+    """The server tool's body, as ``scripts/elevenlabs_agent.py`` configures it: ``query`` from the LLM;
+    ``caller_id``, ``called_number``, ``call_sid``, ``conversation_id``, ``agent_id`` bound to the
+    ``system__*`` dynamic variables of the same names (null on web calls, never missing). ``user_id`` is
+    the earlier schema's name for ``system__caller_id``."""
 
     query: StrictStr
-    user_id: StrictStr
+    caller_id: NumberLike = None
+    called_number: NumberLike = None
+    user_id: NumberLike = None
+    call_sid: StrictStr | None = None
+    conversation_id: StrictStr | None = None
+    agent_id: StrictStr | None = None
 
-    @field_validator("query", "user_id")
+    @field_validator("query")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
@@ -74,8 +56,13 @@ class RetrieveRequest(_Tolerant):
 
 
 class Turn(_Tolerant):
+    """A transcript turn: ``message`` is null on tool-call and tool-result turns; an interrupted turn
+    holds what was spoken in ``message`` and the intended text in ``original_message``."""
+
     role: str | None = None
     message: str | None = None
+    original_message: str | None = None
+    interrupted: bool | None = None
     time_in_call_secs: float | None = None
 
 
@@ -91,6 +78,11 @@ class CallMetadata(_Tolerant):
     start_time_unix_secs: int | None = None
     call_duration_secs: float | None = None
     phone_call: PhoneCall | None = None
+    termination_reason: str | None = None
+    conversation_initiation_source: str | None = None
+    whatsapp: dict[str, Any] | None = None
+    deletion_settings: dict[str, Any] | None = None
+    error: Any = None
 
 
 class DataCollectionResult(_Tolerant):
@@ -105,9 +97,22 @@ class Analysis(_Tolerant):
     evaluation_criteria_results: dict[str, Any] = Field(default_factory=dict)
     data_collection_results: dict[str, DataCollectionResult] = Field(default_factory=dict)
 
+    @field_validator("evaluation_criteria_results", "data_collection_results", mode="before")
+    @classmethod
+    def _null_map(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if isinstance(value, dict):  # an entry that is null carries nothing
+            return {key: item for key, item in value.items() if item is not None}
+        return value
+
 
 class InitiationClientData(_Tolerant):
     dynamic_variables: dict[str, Any] = Field(default_factory=dict)
+
+
+def _none_as_empty(value: Any) -> Any:
+    return {} if value is None else value
 
 
 class TranscriptionData(_Tolerant):
@@ -119,6 +124,17 @@ class TranscriptionData(_Tolerant):
     metadata: CallMetadata = Field(default_factory=CallMetadata)
     analysis: Analysis = Field(default_factory=Analysis)
     conversation_initiation_client_data: InitiationClientData = Field(default_factory=InitiationClientData)
+
+    # The SDK's model makes these optional: a failed call may carry ``"analysis": null``.
+    @field_validator("metadata", "analysis", "conversation_initiation_client_data", mode="before")
+    @classmethod
+    def _null_object(cls, value: Any) -> Any:
+        return _none_as_empty(value)
+
+    @field_validator("transcript", mode="before")
+    @classmethod
+    def _null_list(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 class PostCallEnvelope(_Tolerant):
@@ -142,18 +158,3 @@ def parse(model: type[BaseModel], payload: dict[str, Any], what: str) -> Any:
         raise BadRequest(f"Invalid {what}: check {', '.join(fields)}.", code="invalid_payload") from None
     except RecursionError:
         raise BadRequest(f"Invalid {what}: nested too deeply.", code="invalid_payload") from None
-
-
-def resolve_caller(data: TranscriptionData, *, default_country_code: str = "1") -> str | None:
-    """The caller of a finished call, in DESIGN.md 3.3's order; ``None`` when there is nobody to remember."""
-    phone = data.metadata.phone_call
-    candidates = (
-        phone.external_number if phone else None,
-        data.conversation_initiation_client_data.dynamic_variables.get("system__caller_id"),
-        data.user_id,
-    )
-    for candidate in candidates:
-        caller = normalize_caller(candidate, default_country_code=default_country_code)
-        if caller:
-            return caller
-    return None
