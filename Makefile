@@ -8,21 +8,29 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-stamp
 
+# The key `make events` signs with: the one the README's `sam local invoke` lines pass.
+EVENT_KEY ?= test-hmac-secret
+
 .DEFAULT_GOAL := help
-.PHONY: help setup dev test unit integration infra lint validate bench build deploy events lock clean
+.PHONY: help setup dev test unit integration infra lint validate bench build layer-check deploy events secret lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt layer/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.12 (see README)"; exit 1; }
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@test -x $(PY) || { echo "==> creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> installing the pinned development dependencies into $(VENV) (about a minute, once)"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements.txt \
+		| grep -E --line-buffered '^(Collecting|Installing|Successfully|ERROR)' ; test $${PIPESTATUS[0]} -eq 0
+	@echo "==> $(VENV) is ready"
 	@touch $@
 
 $(SAM_STAMP): requirements-sam.txt
-	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
+	@test -x $(SAM_VENV)/bin/python || { echo "==> creating $(SAM_VENV) with $(PYTHON)"; $(PYTHON) -m venv $(SAM_VENV); }
+	@echo "==> installing the SAM CLI into $(SAM_VENV) (about a minute, once)"
+	$(SAM_VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off -r requirements-sam.txt \
+		| grep -E --line-buffered '^(Collecting|Installing|Successfully|ERROR)' ; test $${PIPESTATUS[0]} -eq 0
 	@touch $@
 
 setup: $(STAMP) ## create .venv and install the pinned development dependencies
@@ -53,14 +61,21 @@ validate: $(STAMP) ## transform template.yaml with the SAM translator and cfn-li
 bench: $(STAMP) ## cold-start, warm-latency and worker benchmarks (prints a table, writes JSON)
 	$(PY) scripts/bench.py
 
-build: $(SAM_STAMP) ## sam build (no Docker needed: python3.12 is on PATH)
-	SAM_CLI_TELEMETRY=0 $(SAM) build
+build: $(SAM_STAMP) ## sam build (no Docker needed: python3.12 is on PATH), then the layer's size
+	LAYER_PYTHON="$$($(PYTHON) -c 'import sys; print(sys.executable)')" SAM_CLI_TELEMETRY=0 $(SAM) build
+	$(SAM_VENV)/bin/python scripts/layer_check.py --size .aws-sam/build/Mem0Layer
+
+layer-check: $(STAMP) ## build the layer for this machine and serve each function with only it (make test does too)
+	$(PY) scripts/layer_check.py
 
 deploy: $(SAM_STAMP) build ## sam deploy (copy samconfig.toml.example to samconfig.toml first, or run with GUIDED=1)
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy $(if $(GUIDED),--guided,)
 
-events: $(STAMP) ## re-sign events/post_call.json with the current time (key from ELEVENLABS_HMAC_KEY or .env)
-	$(PY) scripts/sign_event.py events/post_call.json
+events: $(STAMP) ## sign a copy of events/post_call.json now, for sam local invoke (.local/events/, key EVENT_KEY)
+	$(PY) scripts/sign_event.py events/post_call.json --key $(EVENT_KEY) --output .local/events/post_call.signed.json
+
+secret: ## print a strong random key (for ElevenLabsWorkspaceKey, or a local secret)
+	@$$(command -v $(PYTHON) || command -v python3) -c 'import secrets; print(secrets.token_urlsafe(32))'
 
 lock: ## regenerate the pinned requirement files from their top-level packages
 	$(PYTHON) scripts/lock.py

@@ -3,8 +3,10 @@
     .venv/bin/python scripts/dev.py [--port 3000] [--data-dir .local] [--env-file .env]
 
 Serves POST /client-data, /retrieve and /post-call (also under /Prod/) on 127.0.0.1, runs post-call
-jobs through a local Lambda with retries and a dead-letter file, keeps idempotency records in moto's
-DynamoDB and memories in a local Mem0 stand-in (SQLite) unless MEM0_API_KEY is set.
+jobs through a local Lambda with retries and a dead-letter file, keeps idempotency records and caller
+profiles in moto's DynamoDB and memories in a local Mem0 stand-in (SQLite) unless MEM0_API_KEY is set.
+Each port keeps its own data in .local/<port>/ (Mem0 store, dead letters, and dev-stack.json while it
+runs, which the scripts read to find it), so two stacks can run side by side.
 See docs/local-development.md.
 """
 
@@ -51,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, help="HTTP API port (default: PORT, else 3000)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--data-dir", type=Path, default=ROOT / ".local", help="Mem0 store and dead letters")
+    parser.add_argument(
+        "--data-dir", type=Path, help="Mem0 store, dead letters and state file (default: .local/<port>)"
+    )
     parser.add_argument("--env-file", type=Path, default=ROOT / ".env", help="settings; created for new secrets")
     parser.add_argument(
         "--retry-delays",
@@ -86,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     print(stack.banner(), flush=True)
     try:
+        # Short naps, not one long sleep: the kernel may deliver SIGINT/SIGTERM to any of the stack's
+        # threads, and Python then runs the handler only once the main thread runs again.
         while True:
-            time.sleep(3600)
+            time.sleep(0.25)
     except KeyboardInterrupt:
         pass
 

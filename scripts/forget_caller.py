@@ -2,19 +2,25 @@
 
     python scripts/forget_caller.py "+1 612 978 2029"        # shows the count, asks to confirm
     python scripts/forget_caller.py 6129782029 --yes         # no prompt (scripts, tickets)
-    python scripts/forget_caller.py --user-id web-user-42    # a web call's user id, taken verbatim
+    python scripts/forget_caller.py --user-id web-user-42    # a web call's user id (web:web-user-42)
+    python scripts/forget_caller.py --stack agentic-memory "+1 612 978 2029"   # a deployed stack
+
+Which Mem0: the stack's, found as every script finds it (scripts/stackfind.py): the running `make dev`
+(its Mem0 stand-in, nothing to set up), `--port N`, `--state FILE`, or `--stack NAME` (the deployed
+post-call function's configuration, read with your AWS credentials). With no flag and no `make dev`
+running, Mem0 comes from the environment and .env (MEM0_API_KEY, MEM0_HOST), as for the functions.
 
 The number is normalised exactly as the functions normalise it (E.164, DEFAULT_COUNTRY_CODE for
-national numbers), so the memories found are the ones the agent would use. Mem0 is configured from
-the environment and .env (MEM0_API_KEY, MEM0_HOST), as for the functions. After deleting, it checks
+national numbers), so the memories found are the ones the agent would use. After deleting, it checks
 that none remain. Output shows the caller masked. Exit status: 0 done (or nothing to delete),
-1 not confirmed or Mem0 failed or memories remain, 2 unusable number or configuration.
+1 not confirmed or Mem0 failed or memories remain, 2 unusable number, stack or configuration.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import time
@@ -26,10 +32,12 @@ SRC = ROOT / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
-from agentic_memory.elevenlabs import normalize_caller  # noqa: E402
+from agentic_memory.identity import WEB, from_operator_input, namespaced  # noqa: E402
 from agentic_memory.observability import mask_caller  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
+import stackfind  # noqa: E402
+
 from devserver.envfile import apply_env_file  # noqa: E402
 
 PAGE = 100
@@ -50,9 +58,11 @@ def quiet_libraries() -> None:
 
 
 def count(store: Any, user_id: str) -> tuple[int, bool]:
-    """How many memories ``user_id`` has, and whether that is exact (Mem0 may not send a count)."""
-    total, records = store.recent(user_id, PAGE)
-    return total, not (total == len(records) == PAGE)
+    """How much is held about ``user_id`` (Mem0 memories and the caller profile: ``caller_data``, the one
+    definition export_caller.py shares), and whether that is exact (it is: every page is read)."""
+    from agentic_memory import caller_data
+
+    return sum(caller_data.counts(user_id, store).values()), True
 
 
 def confirmed(user_id: str, total: int, exact: bool) -> bool:
@@ -74,24 +84,42 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("number", nargs="?", help="the caller's phone number, in any common format")
-    who.add_argument("--user-id", help="a non-phone user id (web calls), used verbatim")
+    who.add_argument("--user-id", help="a web call's user id (stored as web:<id>), or whatsapp:<id>")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--env-file", type=Path, default=ROOT / ".env", help="settings file (default .env)")
+    parser.add_argument(
+        "--env-file", type=Path, default=ROOT / ".env", help="settings when no stack is found (default .env)"
+    )
+    stackfind.add_arguments(parser)
     args = parser.parse_args(argv)
 
-    apply_env_file(args.env_file)
+    try:
+        target = stackfind.resolve(args, required=False)
+    except stackfind.TargetError as exc:
+        return stackfind.fail(exc)
+    if target is not None:
+        target.apply()
+    else:
+        apply_env_file(args.env_file)
+        if not os.environ.get("MEM0_API_KEY"):
+            return stackfind.fail(
+                "no running `make dev` found and MEM0_API_KEY is not set: start `make dev`, pass --stack NAME"
+                " for a deployed stack, or set MEM0_API_KEY (environment or .env)"
+            )
     quiet_libraries()
     from agentic_memory import memory
     from agentic_memory.config import get_settings
 
     settings = get_settings()
     if args.user_id is not None:
-        user_id = normalize_caller(args.user_id, default_country_code=settings.default_country_code)
-        if user_id is None or user_id != args.user_id.strip():
-            print("error: that user id is withheld, empty, too long or not printable", file=sys.stderr)
+        # A web call's user id as the web app sent it ("web:" is added), or a namespaced id as shown
+        # by export_caller ("web:<id>", "whatsapp:<id>").
+        raw = args.user_id.strip()
+        user_id = from_operator_input(raw, settings) if ":" in raw else namespaced(WEB, raw)
+        if user_id is None:
+            print("error: that user id is withheld, empty, too long or has characters ids never have", file=sys.stderr)
             return 2
     else:
-        user_id = normalize_caller(args.number, default_country_code=settings.default_country_code)
+        user_id = from_operator_input(args.number, settings)
         if user_id is None or not user_id.startswith("+"):
             print(
                 "error: not a usable phone number (withheld, anonymous, too short or malformed); "
@@ -113,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         print("Not confirmed: nothing was deleted.")
         return 1
     try:
-        store.forget(user_id)
+        from agentic_memory import caller_data
+
+        caller_data.erase(user_id, store)  # everything export_caller.py exports
         remaining = count(store, user_id)[0]
         for _ in range(VERIFY_ATTEMPTS - 1):
             if remaining == 0:

@@ -3,7 +3,7 @@
     python scripts/load_test.py                    # starts its own stack (make dev's) on a free port
     python scripts/load_test.py --calls 100 --duplicate-every 5
     python scripts/load_test.py --mem0-faults 40   # Mem0 answers 503 to its first 40 requests
-    python scripts/load_test.py --state .local/dev-stack.json   # a stack already running (make dev)
+    python scripts/load_test.py --port 3000        # a `make dev` already running (or --state FILE)
 
 Each simulated call is a new caller: conversation initiation, two memory searches, then the signed
 post-call webhook; every Nth call's webhook is delivered twice, as ElevenLabs' retries do. When the
@@ -13,6 +13,8 @@ not repeated. The last line reads `calls=N errors=E lost=L duplicated=D`; the ex
 all three are zero.
 
 Traffic goes to 127.0.0.1 only, the request count is bounded by --calls, and every wait has a timeout.
+A running stack is named as every script names it (scripts/stackfind.py: --port N or --state FILE);
+there is no --stack: the check reads the local Mem0 stand-in back, so a deployed stack cannot be used.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from agentic_memory.auth import sign  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
+import stackfind  # noqa: E402
 from simulate_call import post  # noqa: E402  (the simulator's HTTP helper)
 
 from devserver.envfile import first_secret, parse_env_file  # noqa: E402
@@ -121,7 +124,8 @@ def one_call(index: int, args: argparse.Namespace, urls: dict[str, str], keys: d
 
 def memories_of(state: dict[str, Any], caller: str) -> list[dict[str, Any]]:
     """Every memory of a caller, through Mem0's REST API (the same request MemoryClient.get_all makes)."""
-    url = state["mem0_url"].rstrip("/") + "/v3/memories/?page=1&page_size=500"
+    # One page is enough (a caller here has a handful of memories); Mem0 serves at most 200 a page.
+    url = state["mem0_url"].rstrip("/") + "/v3/memories/?page=1&page_size=200"
     headers = {"authorization": f"Token {state['mem0_api_key']}"}
     status, body, _ = post(url, json.dumps({"filters": {"user_id": caller}}).encode(), headers)
     if status != 200:
@@ -195,19 +199,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, help="calls in flight at once (default: all of them)")
     parser.add_argument("--duplicate-every", type=int, default=5, help="deliver every Nth webhook twice (0: never)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for every job to be written")
-    parser.add_argument("--state", type=Path, help="dev-stack.json of a running make dev (default: start one)")
-    parser.add_argument("--env-file", type=Path, default=ROOT / ".env", help="keys of the running stack")
+    parser.add_argument("--env-file", type=Path, help="keys of the running stack (default: the stack's own)")
     parser.add_argument(
         "--mem0-faults", type=int, default=0, help="the local Mem0 answers 503 to this many requests first"
     )
+    stackfind.add_arguments(parser, deployed=False)
+    parser.description = f"{parser.description} By default it starts its own stack; --port/--state use a running one."
     args = parser.parse_args(argv)
     args.calls = max(1, min(args.calls, 1000))
     args.run = f"{int(time.time()) % 1000:03d}"
 
     folder = Path(tempfile.mkdtemp(prefix="agentic-memory-load-"))
     process = None
-    if args.state:
-        state, keys = json.loads(args.state.read_text()), keys_from(args.env_file)
+    if stackfind.chosen(args):
+        try:
+            target = stackfind.resolve(args, deployed=False)
+        except stackfind.TargetError as exc:
+            return stackfind.fail(exc)
+        if not isinstance(target, stackfind.LocalStack):  # not reached: deployed=False offers no --stack
+            return stackfind.fail("load_test.py runs against a local stack only")
+        state = target.state
+        if args.env_file is not None:
+            keys = keys_from(args.env_file)
+        else:
+            keys = {
+                "workspace": first_secret(target.secret("ELEVENLABS_WORKSPACE_KEY")),
+                "hmac": first_secret(target.secret("ELEVENLABS_HMAC_KEY")),
+            }
     else:
         process, state = start_stack(folder)
         keys = keys_from(folder / ".env")

@@ -5,16 +5,23 @@ SQS dead-letter queue (`make dev` appends the same records to .local/dead-letter
 each parked job again and removes the record only when the job succeeded; the worker's writes are
 idempotent, so a job that had half-succeeded writes only what is missing.
 
+    python scripts/replay_dlq.py                                   # the running `make dev`'s dead letters
     python scripts/replay_dlq.py --stack agentic-memory            # queue and function from the stack
     python scripts/replay_dlq.py --queue-url URL [--function-name NAME]
-    python scripts/replay_dlq.py --file .local/dead-letters.jsonl --local
-    ... [--dry-run] [--max N] [--local] [--region REGION]
+    python scripts/replay_dlq.py --file FILE [--local]             # a file of records
+    ... [--dry-run] [--max N] [--local] [--port N | --state FILE | --stack NAME [--region REGION]]
+
+The stack is found as every script finds it (scripts/stackfind.py): with no source flag, the running
+`make dev` (its dead-letter file, replayed through its local Lambda: nothing to set up); `--port N` or
+`--state FILE` for another `make dev`; `--stack NAME` for a deployed stack's queue and function.
+`--queue-url` and `--file` name a source directly; `--file` with a stack flag replays into that stack.
 
 Through Lambda (the default) each job is invoked synchronously (RequestResponse) on --function-name,
-the stack's PostCallFunctionName, or the function named in the record. --local runs the handler in
-this process instead, configured like `make dev` from the environment and .env (MEM0_API_KEY,
-MEM0_HOST, IDEMPOTENCY_TABLE). Output names a job by conversation id and masked caller only, never
-transcript text. Exit status: 0 when nothing failed, 1 when a job failed, 2 when the source is unusable.
+the stack's post-call function, or the function named in the record. --local runs the handler in
+this process instead, configured for the stack (its Mem0, idempotency table and endpoints), or with no
+stack from the environment and .env (MEM0_API_KEY, MEM0_HOST, IDEMPOTENCY_TABLE). Output names a job by
+conversation id and masked caller only, never transcript text. Exit status: 0 when nothing failed, 1 when
+a job failed, 2 when the source or stack is unusable.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ if str(SRC) not in sys.path:
 from agentic_memory.observability import mask_caller  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
+import stackfind  # noqa: E402
+
 from devserver.envfile import apply_env_file  # noqa: E402
 
 SUCCESS = frozenset({"written", "duplicate"})
@@ -271,65 +280,71 @@ def _outcome(result: Any) -> tuple[bool, str]:
 # --------------------------------------------------------------------------- main
 
 
-def stack_outputs(client: Any, stack: str) -> dict[str, str]:
-    try:
-        stacks = client.describe_stacks(StackName=stack)["Stacks"]
-    except Exception as exc:
-        raise SourceError(f"cannot read stack {stack!r}: {redact(exc)}") from None
-    return {o["OutputKey"]: o["OutputValue"] for s in stacks for o in s.get("Outputs", [])}
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--queue-url", help="the dead-letter queue's URL")
-    source.add_argument("--stack", help="a deployed stack: its PostCallDeadLetterQueueUrl and PostCallFunctionName")
-    source.add_argument("--file", type=Path, help="a JSON-lines file of records (make dev: .local/dead-letters.jsonl)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--queue-url", help="the dead-letter queue's URL (default: the stack's)")
+    source.add_argument("--file", type=Path, help="a JSON-lines file of records (default: the stack's)")
     parser.add_argument(
         "--function-name", help="the function to run the jobs on (default: the stack's or the record's)"
     )
     parser.add_argument("--local", action="store_true", help="run the handler in this process instead of Lambda")
     parser.add_argument("--dry-run", action="store_true", help="list the records; replay and remove nothing")
     parser.add_argument("--max", type=int, default=None, metavar="N", help="handle at most N records")
-    parser.add_argument("--region", help="AWS region (default: boto3's configuration)")
-    parser.add_argument("--env-file", type=Path, default=ROOT / ".env", help="settings for --local (default .env)")
+    parser.add_argument(
+        "--env-file", type=Path, default=ROOT / ".env", help="settings for --local without a stack (default .env)"
+    )
     parser.add_argument("--wait", type=int, default=2, help="seconds to long-poll the queue (default 2)")
     parser.add_argument("--visibility", type=int, default=900, help="seconds messages stay hidden during the run")
+    stackfind.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.max is not None and args.max < 1:
         parser.error("--max must be at least 1")
+    if args.queue_url and stackfind.chosen(args):
+        parser.error(f"--queue-url and {stackfind.chosen(args)[0]} both name a source: give one")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     function = args.function_name
+    region = args.region
     try:
-        if args.file is not None:
-            if not args.file.is_file():
-                print(f"no dead letters: {args.file} does not exist")
+        # A source named directly runs as before (the environment decides); otherwise find the stack.
+        target = None
+        if stackfind.chosen(args) or (args.queue_url is None and args.file is None):
+            target = stackfind.resolve(args)
+        if isinstance(target, stackfind.LocalStack):
+            target.apply()  # its Lambda endpoint, DynamoDB, Mem0 stand-in and fake credentials
+            function = function or target.function_name("post-call")
+        elif isinstance(target, stackfind.DeployedStack):
+            region = target.region
+            function = function or target.function_name("post-call")
+        path = target.dead_letters if isinstance(target, stackfind.LocalStack) else None
+        path = args.file if args.file is not None else path
+        if path is not None:
+            if not path.is_file():
+                print(f"no dead letters: {path} does not exist")
                 return 0
-            source: QueueSource | FileSource = FileSource(args.file)
+            source: QueueSource | FileSource = FileSource(path)
         else:
             url = args.queue_url
-            if args.stack:
-                outputs = stack_outputs(make_client("cloudformation", args.region), args.stack)
-                url = outputs.get("PostCallDeadLetterQueueUrl")
-                function = function or outputs.get("PostCallFunctionName")
-                if not url:
-                    raise SourceError(f"stack {args.stack!r} has no PostCallDeadLetterQueueUrl output")
-            sqs = make_client("sqs", args.region)
+            if isinstance(target, stackfind.DeployedStack):
+                url = target.output("PostCallDeadLetterQueueUrl")
+            sqs = make_client("sqs", region)
             source = QueueSource(sqs, url, wait_seconds=max(args.wait, 0), visibility_seconds=args.visibility)
         if args.local and not args.dry_run:
-            apply_env_file(args.env_file)
+            if isinstance(target, stackfind.DeployedStack):
+                target.apply()  # Mem0 and the idempotency table of the deployed worker
+            elif target is None:
+                apply_env_file(args.env_file)
             # The report is this script's output; the handler's own log lines and metrics are not needed.
             os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
             os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        lambda_client = None if args.local or args.dry_run else make_client("lambda", args.region)
+        lambda_client = None if args.local or args.dry_run else make_client("lambda", region)
         return replay(source, args, function, lambda_client)
-    except SourceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (SourceError, stackfind.TargetError) as exc:
+        return stackfind.fail(exc)
 
 
 def replay(source: QueueSource | FileSource, args: argparse.Namespace, function: str | None, client: Any) -> int:

@@ -20,7 +20,7 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-from agentic_memory import aws, idempotency, memory  # noqa: E402
+from agentic_memory import aws, idempotency, memory, profile  # noqa: E402
 from agentic_memory.config import get_settings  # noqa: E402
 from tests.support import HMAC_KEY, WORKSPACE_KEY  # noqa: E402
 
@@ -37,24 +37,44 @@ MANAGED = (
     "OVERRIDE_PROMPT_TEMPLATE",
     "AWS_ENDPOINT_URL_LAMBDA",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "ELEVENLABS_API_KEY",
+    "ELEVENLABS_API_BASE",
+    "RECONCILE_LOOKBACK_MINUTES",
+    "RECONCILE_AGENT_IDS",
+    "PROFILE_TABLE",
+    "MEMORY_SCOPE",
+    "AGENT_PHONE_NUMBERS",
+    "MEMORY_RETENTION_DAYS",
 )
 
 
 def _reset_process_state(*, aws_clients: bool = True) -> None:
+    from agentic_memory import endpoints
+
     get_settings.cache_clear()
+    endpoints._web_callers.clear()
     memory.reset_clients()
     idempotency.reset()
+    profile.reset()
     if aws_clients:
         aws.reset_clients()
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts with the secrets configured and no cached settings or clients."""
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test starts with the secrets configured, no cached settings or clients, and no view of a
+    `make dev` that may be running on this machine (scripts find one under stackfind.LOCAL_DIR)."""
+    import stackfind
+
     for name in MANAGED:
         monkeypatch.delenv(name, raising=False)
+    # Scripts run in-process set these for themselves; record them as absent so they are removed after.
+    for name in ("POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_LOG_LEVEL"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("ELEVENLABS_WORKSPACE_KEY", WORKSPACE_KEY)
     monkeypatch.setenv("ELEVENLABS_HMAC_KEY", HMAC_KEY)
+    monkeypatch.setattr(stackfind, "LOCAL_DIR", tmp_path_factory.getbasetemp() / "no-make-dev")
     _reset_process_state()
     yield
     _reset_process_state()
@@ -91,6 +111,75 @@ def dynamodb_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield "idempotency"
 
 
+@pytest.fixture
+def elevenlabs_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The local fake of ElevenLabs' conversations API (scripts/devserver/elevenlabs_api.py), with
+    ELEVENLABS_API_KEY and ELEVENLABS_API_BASE pointing at it; ``.app`` holds conversations and knobs."""
+    from agentic_memory import conversations
+    from devserver.elevenlabs_api import running_elevenlabs_api
+
+    with running_elevenlabs_api(api_key="test-elevenlabs-key") as server:
+        monkeypatch.setenv("ELEVENLABS_API_KEY", "test-elevenlabs-key")
+        monkeypatch.setenv("ELEVENLABS_API_BASE", server.url)
+        get_settings.cache_clear()
+        yield server
+        conversations.reset_client()
+
+
+PROFILE_KEY_SCHEMA = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+PROFILE_ATTRIBUTES = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}]
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's DynamoDB as a local server: client_data's profile read is signed httpx, which only a server
+    sees (``mock_aws`` patches botocore alone)."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def profile_table(monkeypatch: pytest.MonkeyPatch, moto_server: str) -> Iterator[str]:
+    """The caller profile table (as the template defines it) and the idempotency table, fresh for each test,
+    in ``moto_server``; ``AWS_ENDPOINT_URL_DYNAMODB`` points every client there. Use it instead of
+    ``dynamodb_table`` (both tables are there, as in the deployed stack)."""
+    import uuid
+
+    import boto3
+
+    suffix = uuid.uuid4().hex[:10]
+    names = {"profile": f"profiles-{suffix}", "idempotency": f"idempotency-{suffix}"}
+    client = boto3.client("dynamodb", endpoint_url=moto_server)
+    client.create_table(
+        TableName=names["profile"],
+        KeySchema=PROFILE_KEY_SCHEMA,
+        AttributeDefinitions=PROFILE_ATTRIBUTES,
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.create_table(
+        TableName=names["idempotency"],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server)
+    monkeypatch.setenv("PROFILE_TABLE", names["profile"])
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", names["idempotency"])
+    _reset_process_state()
+    yield names["profile"]
+    _reset_process_state()
+    for name in names.values():
+        client.delete_table(TableName=name)
+
+
 class Invocations(list):
     """Self-invocations the post-call function made: (function name, invocation type, job)."""
 
@@ -98,13 +187,21 @@ class Invocations(list):
 
 
 @pytest.fixture
-def lambda_invocations() -> Iterator[Invocations]:
-    """Captures ``lambda.invoke`` on the real boto3 client at botocore's ``before-call`` hook, so the
-    whole boto3 path runs but nothing leaves the machine."""
+def lambda_invocations(monkeypatch: pytest.MonkeyPatch) -> Iterator[Invocations]:
+    """Captures the self-invoke on both of its paths (``aws.invoke_async``), so the whole path runs but
+    nothing leaves the machine: the signed httpx request (credentials in the environment, as on Lambda and
+    in these tests) at httpx's transport, after httpx-auth has signed it; and boto3's ``lambda.invoke`` (no
+    credentials in the environment) at botocore's ``before-call`` hook. ``fail_with`` is raised from
+    either capture point, as a failing connection would be."""
+    import re
+
+    import httpx
     from botocore.awsrequest import AWSResponse
 
     calls = Invocations()
     client = aws.client("lambda")
+    invoke_path = re.compile(r"/2015-03-31/functions/[^/]+/invocations")
+    send = httpx.HTTPTransport.handle_request
 
     def capture(params: dict[str, Any], **_: Any) -> Any:
         if calls.fail_with is not None:
@@ -114,6 +211,16 @@ def lambda_invocations() -> Iterator[Invocations]:
         calls.append((params["url_path"], params["headers"].get("X-Amz-Invocation-Type"), json.loads(payload)))
         return AWSResponse(params["url_path"], 202, {}, None), {"StatusCode": 202}
 
+    def capture_signed(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        if request.method != "POST" or not invoke_path.fullmatch(request.url.path):
+            return send(transport, request)  # Mem0, DynamoDB, ElevenLabs: as they are
+        if calls.fail_with is not None:
+            raise calls.fail_with
+        assert request.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
+        calls.append((request.url.path, request.headers.get("X-Amz-Invocation-Type"), json.loads(request.read())))
+        return httpx.Response(202, request=request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", capture_signed)
     client.meta.events.register("before-call.lambda.Invoke", capture)
     yield calls
     client.meta.events.unregister("before-call.lambda.Invoke", capture)

@@ -72,6 +72,21 @@ def post_call_body(**overrides: Any) -> bytes:
     return json.dumps(payload).encode()
 
 
+def finished_conversation(
+    conversation_id: str, *, caller: str = CALLER, ended_ago: int = 1800, **changes: Any
+) -> dict[str, Any]:
+    """A conversation as ElevenLabs' history holds it (the sample webhook's ``data``), with its own id, the
+    caller's number, and a start time such that it ended ``ended_ago`` seconds ago; ``changes`` replace
+    top-level fields (``status``, ``agent_id``, ...)."""
+    data = json.loads(post_call_body())["data"]
+    duration = int(data["metadata"]["call_duration_secs"])
+    data["conversation_id"] = conversation_id
+    data["metadata"]["start_time_unix_secs"] = int(time.time()) - ended_ago - duration
+    data["metadata"]["phone_call"]["external_number"] = caller
+    data.update(changes)
+    return data
+
+
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 

@@ -4,8 +4,9 @@ Why: the handlers parse the exact event AWS sends (raw body bytes for the signat
 headers, base64 when the body is not text), so the local API builds that same event from a real
 HTTP request and turns the handler's proxy response back into HTTP. Routes come from template.yaml
 (`sam_template.Template.routes`) and are served both bare (`/client-data`) and under their stage
-(`/Prod/client-data`, the path the deployed URLs carry). Unknown routes answer like API Gateway:
-404 `{"message":"Not Found"}`.
+(`/Prod/client-data`, the path the deployed URLs carry). A route of the request's method wins over an
+`ANY` route of the same path, as in API Gateway (the template routes every other method to the
+functions, which answer 405). Unknown routes answer like API Gateway: 404 `{"message":"Not Found"}`.
 """
 
 from __future__ import annotations
@@ -182,11 +183,17 @@ class HttpApi:
         return served
 
     def match(self, method: str, path: str) -> Route | None:
-        for route in self.routes:
-            if route.method not in (method, "ANY"):
-                continue
-            if path == route.path or (route.stage != "$default" and path == f"/{route.stage}{route.path}"):
-                return route
+        """The route for a request. An exact route-and-method match wins over an ANY route of the same
+        path ("Routing API requests" in AWS's "Create routes for HTTP APIs in API Gateway")."""
+        candidates = [
+            route
+            for route in self.routes
+            if path == route.path or (route.stage != "$default" and path == f"/{route.stage}{route.path}")
+        ]
+        for wanted in (method, "ANY"):
+            for route in candidates:
+                if route.method == wanted:
+                    return route
         return None
 
     def handle(

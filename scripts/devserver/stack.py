@@ -6,7 +6,8 @@ debugger or a print sees everything. The pieces, all on 127.0.0.1:
 * the HTTP API (`http_api`) on the chosen port, routes and handlers read from template.yaml;
 * a Lambda Invoke endpoint (`lambda_invoke`) on a free port; `AWS_ENDPOINT_URL_LAMBDA` points the
   unchanged boto3 self-invoke of post_call at it, and its worker runs the jobs with Lambda's retries;
-* moto's DynamoDB on a free port with the template's tables (idempotency records, in memory only);
+* moto's DynamoDB on a free port with the template's tables (idempotency records and caller profiles,
+  in memory only: after a restart callers are greeted from Mem0 until their next call rebuilds the profile);
 * the Mem0 stand-in (`mem0_server`, SQLite under the data dir) unless `MEM0_API_KEY` is set.
 
 The handlers read their settings once per process (`agentic_memory.config.get_settings`), so the
@@ -32,32 +33,17 @@ from typing import Any
 
 import yaml
 
+from devserver import statefile
 from devserver.envfile import _unquote, apply_env_file
 from devserver.http_api import FunctionFailed, HttpApi, HttpApiServer
 from devserver.lambda_invoke import DEFAULT_RETRY_DELAYS, REGION, LambdaInvokeServer, LambdaRuntime, LocalFunction
 from devserver.sam_template import ROOT, TEMPLATE, Route, Template, TemplateError
+from devserver.statefile import AWS_VARIABLES_DROPPED, STATE_FILE
 
 SECRETS = ("ELEVENLABS_WORKSPACE_KEY", "ELEVENLABS_HMAC_KEY")
-# Dummy credentials: botocore signs every request, and nothing here may reach a real account.
-DUMMY = "local"
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": DUMMY, "AWS_SECRET_ACCESS_KEY": DUMMY}
-# Anything that could send boto3 to a real account or endpoint is removed from the process.
-AWS_VARIABLES_DROPPED = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_ENDPOINT_URL",
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-)
 # The local Lambda, DynamoDB and Mem0 take no credentials that matter: they never listen beyond this
 # machine, whatever --host the public HTTP API uses (a tunnel forwards only the API's port).
 INTERNAL_HOST = "127.0.0.1"
-STATE_FILE = "dev-stack.json"
 # Stop taking requests first, then let the worker finish its jobs while Mem0 and DynamoDB still answer.
 SHUTDOWN_ORDER = (
     "HTTP API",
@@ -114,7 +100,8 @@ def ensure_secrets(path: Path, environ: dict[str, str] | Any = os.environ) -> di
 class DevConfig:
     host: str = "127.0.0.1"
     port: int = 3000
-    data_dir: Path = ROOT / ".local"
+    # None: .local/<port> (statefile.data_dir_for), so stacks on different ports keep separate data.
+    data_dir: Path | None = None
     env_file: Path = ROOT / ".env"
     template: Path = TEMPLATE
     stack_name: str = "agentic-memory-dev"
@@ -127,7 +114,7 @@ class DevStack:
 
     def __init__(self, config: DevConfig, *, out: Callable[[str], None] | None = None) -> None:
         self.config = config
-        self.data_dir = Path(config.data_dir).resolve()
+        self.data_dir = Path(config.data_dir or statefile.data_dir_for(config.port)).resolve()
         self.dead_letter_path = self.data_dir / "dead-letters.jsonl"
         self.mem0_db = self.data_dir / "mem0.sqlite3"
         self.state_path = self.data_dir / STATE_FILE
@@ -201,11 +188,16 @@ class DevStack:
         self._write_state()
 
     def _write_state(self) -> None:
-        """Where the running stack's parts are, for tools such as a local dead-letter replay."""
+        """Where the running stack's parts are, for the scripts (scripts/stackfind.py reads it)."""
         functions = {route.path.strip("/"): route.function.name for route in self.routes}
         state = {
             "pid": os.getpid(),
+            "port": self.config.port,
             "api_url": self._started(self.api_server).url,
+            "region": REGION,
+            "data_dir": str(self.data_dir),
+            # Its keys live there (never copied here); the shell's values win, as they did for this stack.
+            "env_file": str(Path(self.config.env_file).resolve()),
             "lambda_endpoint_url": self._started(self.invoke_server).url,
             "dynamodb_endpoint_url": self.dynamodb_url,
             "mem0_url": self.mem0_url,
@@ -216,17 +208,16 @@ class DevStack:
             "tables": self.tables,
             "dead_letters": str(self.dead_letter_path),
         }
-        self.state_path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-        self._closers.append(("state file", lambda: self.state_path.unlink(missing_ok=True)))
+        statefile.write(self.state_path, state)
+        # Only this stack's own file: another stack writing the same directory keeps its file.
+        pid = os.getpid()
+        self._closers.append(("state file", lambda: statefile.remove_if_ours(self.state_path, pid)))
 
     def _fake_aws_environment(self) -> None:
         for name in AWS_VARIABLES_DROPPED:
             os.environ.pop(name, None)
-        os.environ.update(FAKE_CREDENTIALS)
-        os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = REGION
-        # No profile, SSO or endpoint setting from ~/.aws may apply to the local stack.
-        os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-        os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+        # Dummy credentials (botocore signs every request), the region, and no ~/.aws files.
+        os.environ.update(statefile.local_aws_environment(REGION))
 
     def _start_dynamodb(self, template: Template) -> None:
         werkzeug = logging.getLogger("werkzeug")  # moto's server would log every request
@@ -348,15 +339,25 @@ class DevStack:
     def url(self, route: Route) -> str:
         return f"{self._started(self.api_server).url}{route.path}"
 
+    def finder_flag(self) -> str:
+        """The scripts' flag that names this stack: `` --port N`` in the default data directory."""
+        if self.data_dir == statefile.data_dir_for(self.config.port).resolve():
+            return f" --port {self.config.port}"
+        return f" --state {_shown(self.state_path)}"
+
     def banner(self) -> str:
-        api_server, invoke_server = self._started(self.api_server), self._started(self.invoke_server)
+        invoke_server = self._started(self.invoke_server)
         workspace = os.environ["ELEVENLABS_WORKSPACE_KEY"].split(",")[0].strip()
         hmac_key = os.environ["ELEVENLABS_HMAC_KEY"].split(",")[0].strip()
         env_file = _shown(self.config.env_file)
         lines = [f"AgenticMemory local stack ready in {self.ready_seconds:.1f} s", ""]
-        for route in self.routes:
+        # ANY routes only exist to answer other methods with the functions' 405; they are not listed.
+        listed = [route for route in self.routes if route.method != "ANY"]
+        for route in listed:
             stage = f"   (also /{route.stage}{route.path})" if route.stage != "$default" else ""
             lines.append(f"  {route.function.name:<32} {route.method} {self.url(route)}{stage}")
+        if len(listed) < len(self.routes):
+            lines.append("  (any other method on these paths: 405 method_not_allowed, as when deployed)")
         lines += [
             "",
             f"  Lambda Invoke endpoint         {invoke_server.url}  (AWS_ENDPOINT_URL_LAMBDA)",
@@ -385,7 +386,7 @@ class DevStack:
             },
             "/retrieve": {"query": "What did the caller order last time?", "user_id": caller},
         }
-        for route in self.routes:
+        for route in listed:
             if route.path in samples:
                 body = shlex.quote(_compact_json(samples[route.path]))
                 lines.append(
@@ -393,10 +394,14 @@ class DevStack:
                     f" -H {shlex.quote('x-workspace-key: ' + workspace)} -d {body}"
                 )
         python = _shown(Path(sys.executable))
+        which = self.finder_flag()
         lines += [
-            f"  post-call needs a fresh signature; play a whole call: {python} scripts/simulate_call.py"
-            f" --env-file {env_file} --base-url {api_server.url}",
-            f"  or sign the sample event: {python} scripts/sign_event.py events/post_call.json --output -",
+            f"  post-call needs a fresh signature; play a whole call: {python} scripts/simulate_call.py{which}",
+            f"  or sign the sample event: {python} scripts/sign_event.py events/post_call.json --env-file {env_file}"
+            " --output -",
+            "",
+            f"  The scripts (simulate_call, forget_caller, replay_dlq, ...) find this stack by themselves;"
+            f" with several running, add{which}.",
             "",
             "Ctrl-C stops the stack.",
         ]

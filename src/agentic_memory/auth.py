@@ -1,7 +1,12 @@
 """Who may call: the workspace key (client_data, retrieve) and ElevenLabs' webhook signature (post_call).
 
 Both fail closed: with no secret configured every request is refused, and the log says why once
-per container. Comparisons are constant-time. Several secrets may be valid at once, for rotation.
+per container. Comparisons are constant-time. Several secrets may be valid at once, for rotation:
+``ELEVENLABS_WORKSPACE_KEY`` and ``ELEVENLABS_HMAC_KEY`` are comma-separated lists (config.py splits
+them), so a secret can never contain a comma. A secret with a comma in it would be split into shorter
+pieces, each accepted on its own; to keep that, or any other short secret, from weakening the check,
+every configured secret must be at least ``MIN_SECRET_CHARS`` (16) characters long. If one is shorter,
+the endpoint fails closed as if no secret were set, and the log names the variable (never the value).
 """
 
 from __future__ import annotations
@@ -18,14 +23,35 @@ from agentic_memory.observability import logger
 WORKSPACE_KEY_HEADER = "x-workspace-key"
 SIGNATURE_HEADER = "elevenlabs-signature"
 
+# ElevenLabs' Python SDK (on-premise PostCallWebhookConfig) documents a 16-character minimum for the
+# webhook secret (platform-notes/elevenlabs.md, SDK section); we hold the workspace key to the same floor.
+MIN_SECRET_CHARS = 16
+
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _warned: set[str] = set()
 
 
-def _warn_unconfigured(variable: str) -> None:
-    if variable not in _warned:
-        _warned.add(variable)
-        logger.error(f"{variable} is not set: every request is refused until it is")
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        logger.error(message)
+
+
+def _usable(variable: str, secrets: Sequence[str]) -> bool:
+    """True when ``secrets`` may be used; otherwise log once per container why not, naming only ``variable``."""
+    if not secrets:
+        _warn_once(variable, f"{variable} is not set: every request is refused until it is")
+        return False
+    short = [position for position, secret in enumerate(secrets, 1) if len(secret) < MIN_SECRET_CHARS]
+    if short:
+        where = ", ".join(str(position) for position in short)
+        _warn_once(
+            f"{variable}:short",
+            f"{variable} has a value shorter than {MIN_SECRET_CHARS} characters (item {where} of "
+            f"{len(secrets)} in the comma-separated list): every request is refused until it is replaced",
+        )
+        return False
+    return True
 
 
 def _matches_any(candidate: bytes, secrets: Iterable[bytes]) -> bool:
@@ -37,10 +63,13 @@ def _matches_any(candidate: bytes, secrets: Iterable[bytes]) -> bool:
 
 
 def check_workspace_key(presented: str | None, keys: Sequence[str]) -> None:
-    """Raise ``Unauthorized`` unless ``presented`` equals one of ``keys``."""
-    if not keys:
-        _warn_unconfigured("ELEVENLABS_WORKSPACE_KEY")
-        raise Unauthorized("This endpoint is not configured with a workspace key.")
+    """Raise ``Unauthorized`` unless ``presented`` equals one of ``keys``.
+
+    ``keys`` are the configured values (``Settings.workspace_keys``). With none, or with any shorter than
+    ``MIN_SECRET_CHARS``, every request is refused (fail closed); the log says why once per container.
+    """
+    if not _usable("ELEVENLABS_WORKSPACE_KEY", keys):
+        raise Unauthorized("This endpoint is not configured with a usable workspace key.")
     if not presented:
         raise Unauthorized(f"Missing {WORKSPACE_KEY_HEADER} header.")
     candidate = presented.strip().encode("utf-8", errors="surrogatepass")
@@ -87,10 +116,13 @@ def verify_signature(
     tolerance_seconds: int,
     now: float | None = None,
 ) -> None:
-    """Raise ``Unauthorized`` unless ``header`` signs ``body`` (the raw bytes) with one of ``secrets``."""
-    if not secrets:
-        _warn_unconfigured("ELEVENLABS_HMAC_KEY")
-        raise Unauthorized("This endpoint is not configured with a webhook secret.")
+    """Raise ``Unauthorized`` unless ``header`` signs ``body`` (the raw bytes) with one of ``secrets``.
+
+    ``secrets`` are the configured values (``Settings.hmac_keys``). With none, or with any shorter than
+    ``MIN_SECRET_CHARS``, every request is refused (fail closed); the log says why once per container.
+    """
+    if not _usable("ELEVENLABS_HMAC_KEY", secrets):
+        raise Unauthorized("This endpoint is not configured with a usable webhook secret.")
     if not header:
         raise Unauthorized("Missing ElevenLabs-Signature header.")
     timestamp, signatures = parse_signature_header(header)

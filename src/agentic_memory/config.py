@@ -8,6 +8,7 @@ the environment call ``get_settings.cache_clear()``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,9 +17,61 @@ OVERRIDE_FIELDS = frozenset({"first_message", "prompt"})
 DEFAULT_MEM0_DIR = "/tmp/.mem0"  # nosec B108
 
 
+SCOPES = frozenset({"shared", "agent"})
+DISCLOSURES = frozenset({"greet", "verify"})
+
+
 def _split_secrets(raw: str | None) -> tuple[str, ...]:
-    """Comma-separated secrets, so two can be valid at once while one is being rotated."""
+    """Comma-separated secrets, so two can be valid at once while one is being rotated.
+
+    The comma is the only separator and cannot be escaped: a secret must not contain one. Blanks around
+    each item are dropped. Length is checked where the secrets are used (auth.MIN_SECRET_CHARS, 16): a
+    secret split by a stray comma leaves short pieces, and a short piece refuses every request.
+    """
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+def _split_list(raw: str | None) -> tuple[str, ...]:
+    """A comma-separated list, blanks dropped, order kept."""
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+def _choice(raw: str | None, allowed: frozenset[str], default: str) -> str:
+    value = (raw or "").strip().lower()
+    return value if value in allowed else default
+
+
+def _flag(raw: str | None, default: bool) -> bool:
+    value = (raw or "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return default
+
+
+def _region(region: str | None, country_code: str | None) -> str:
+    """ISO 3166 region for numbers dialled without a country code: ``DEFAULT_REGION``, else the region of
+    the older ``DEFAULT_COUNTRY_CODE`` ("44" -> "GB"), else "US"."""
+    if region and region.strip():
+        return region.strip().upper()
+    digits = (country_code or "").strip().lstrip("+")
+    if digits.isdigit():
+        import phonenumbers
+
+        found = phonenumbers.region_code_for_country_code(int(digits))
+        if found and found != "ZZ":
+            return found
+    return "US"
+
+
+def _optional_days(raw: str | None) -> int | None:
+    """Whole days, 1 to 3650; unset, zero or unreadable means "keep"."""
+    try:
+        days = int(float((raw or "").strip()))
+    except ValueError:
+        return None
+    return min(days, 3650) if days > 0 else None
 
 
 def _number(name: str, default: float, *, low: float, high: float) -> float:
@@ -49,13 +102,36 @@ class Settings:
     signature_tolerance_seconds: int
     conversation_override: frozenset[str]
     caller_name_field: str
-    default_country_code: str
     max_body_bytes: int
     max_post_call_body_bytes: int
     greeting_new: str
     greeting_returning: str
     greeting_returning_named: str
     override_prompt_template: str | None
+    # DESIGN.md section 7: identity, scope, retention, disclosure, redaction, profile, reconcile.
+    default_region: str = "US"
+    agent_phone_numbers: tuple[str, ...] = ()
+    memory_scope: str = "shared"
+    retention_days: int | None = None
+    caller_disclosure: str = "greet"
+    redact_pii: bool = True
+    profile_table: str | None = None
+    elevenlabs_api_key: str | None = None
+    elevenlabs_api_base: str = "https://api.elevenlabs.io"
+    # reconcile: how far back each scheduled run looks (overlapping the schedule), and which agents
+    reconcile_lookback_seconds: int = 7200
+    reconcile_agent_ids: tuple[str, ...] = ()
+    # The caller profile's reader in client_data signs its own DynamoDB request (profile.py): Lambda's
+    # region and the execution role's credentials as the runtime sets them (AWS_REGION, AWS_ACCESS_KEY_ID,
+    # AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: Lambda "defined runtime environment variables"), and
+    # boto3's endpoint override (AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL) for local stacks.
+    aws_region: str | None = None
+    aws_credentials: tuple[str, str, str | None] | None = None
+    dynamodb_endpoint: str | None = None
+    # The post-call acknowledgement's self-invoke is signed the same way (aws.py), and follows boto3's
+    # endpoint override for Lambda (AWS_ENDPOINT_URL_LAMBDA, then AWS_ENDPOINT_URL): how `make dev` and the
+    # benchmark point it at their local Invoke endpoints.
+    lambda_endpoint: str | None = None
 
     def __repr__(self) -> str:  # never print secrets, even by accident
         return f"Settings(mem0_host={self.mem0_host!r}, search_limit={self.search_limit})"
@@ -81,7 +157,6 @@ def load_settings() -> Settings:
         signature_tolerance_seconds=30 * 60,
         conversation_override=frozenset(override & OVERRIDE_FIELDS),
         caller_name_field=env.get("CALLER_NAME_FIELD") or "caller_name",
-        default_country_code=(env.get("DEFAULT_COUNTRY_CODE") or "1").lstrip("+"),
         max_body_bytes=64 * 1024,
         # Transcripts of long calls are large; API Gateway caps a request at 10 MB anyway.
         max_post_call_body_bytes=10 * 1024 * 1024,
@@ -90,7 +165,31 @@ def load_settings() -> Settings:
         greeting_returning_named=env.get("GREETING_RETURNING_NAMED")
         or "Welcome back, {name}! How can I help you today?",
         override_prompt_template=env.get("OVERRIDE_PROMPT_TEMPLATE") or None,
+        default_region=_region(env.get("DEFAULT_REGION"), env.get("DEFAULT_COUNTRY_CODE")),
+        agent_phone_numbers=_split_list(env.get("AGENT_PHONE_NUMBERS")),
+        memory_scope=_choice(env.get("MEMORY_SCOPE"), SCOPES, "shared"),
+        retention_days=_optional_days(env.get("MEMORY_RETENTION_DAYS")),
+        caller_disclosure=_choice(env.get("CALLER_DISCLOSURE"), DISCLOSURES, "greet"),
+        redact_pii=_flag(env.get("REDACT_PII"), True),
+        profile_table=env.get("PROFILE_TABLE") or None,
+        elevenlabs_api_key=env.get("ELEVENLABS_API_KEY") or None,
+        elevenlabs_api_base=(env.get("ELEVENLABS_API_BASE") or "https://api.elevenlabs.io").rstrip("/"),
+        reconcile_lookback_seconds=int(_number("RECONCILE_LOOKBACK_MINUTES", 120, low=20, high=7 * 1440) * 60),
+        reconcile_agent_ids=_split_list(env.get("RECONCILE_AGENT_IDS")),
+        aws_region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None,
+        aws_credentials=_aws_credentials(env),
+        dynamodb_endpoint=(env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or "").strip() or None,
+        lambda_endpoint=(env.get("AWS_ENDPOINT_URL_LAMBDA") or env.get("AWS_ENDPOINT_URL") or "").strip() or None,
     )
+
+
+def _aws_credentials(env: Mapping[str, str]) -> tuple[str, str, str | None] | None:
+    """The key pair (and session token) from the environment, or ``None`` when the runtime gives none there
+    (Lambda SnapStart serves credentials from a container endpoint instead: boto3 then reads them)."""
+    key, secret = env.get("AWS_ACCESS_KEY_ID") or "", env.get("AWS_SECRET_ACCESS_KEY") or ""
+    if not key.strip() or not secret.strip():
+        return None
+    return key.strip(), secret.strip(), (env.get("AWS_SESSION_TOKEN") or "").strip() or None
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,8 @@ class AppError(Exception):
 
     status = 500
     code = "internal_error"
+    # Extra response headers the status calls for (405 names the allowed method).
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -24,6 +26,14 @@ class BadRequest(AppError):
 class Unauthorized(AppError):
     status = 401
     code = "unauthorized"
+
+
+class MethodNotAllowed(AppError):
+    """A method other than POST (an ElevenLabs server tool left on its default GET, say)."""
+
+    status = 405
+    code = "method_not_allowed"
+    headers = {"allow": "POST"}
 
 
 class PayloadTooLarge(AppError):

@@ -10,14 +10,20 @@ the same moment finds the record in progress and fails, to be retried after the 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from agentic_memory import aws
 from agentic_memory.config import get_settings
-from agentic_memory.observability import logger
+from agentic_memory.observability import logger, mask_caller
 
 KEY_PREFIX = "agentic-memory#write"
+# "This conversation went through the job path": one small item per conversation, in the same table.
+INGESTED_PREFIX = "agentic-memory#ingested#"
+# Kept longer than the write records: backfill may meet a conversation months later, and the marker
+# holds no content (the conversation id, the caller masked, a time). DynamoDB's TTL removes it.
+INGESTED_EXPIRY_SECONDS = 400 * 86400
 _state: dict[str, Any] = {}
 _lock = threading.Lock()
 
@@ -68,6 +74,53 @@ def once(work: Callable[..., dict[str, Any]], write: dict[str, Any], *, context:
         key_prefix=KEY_PREFIX,
     )
     return guarded(write=write)
+
+
+def mark_ingested(conversation_id: str, caller_id: str | None) -> bool:
+    """Record that ``conversation_id`` went through the job path (written, already written, or nothing to
+    remember: ``caller_id`` ``None``), so reconcile and backfill skip it without asking ElevenLabs.
+
+    The item: ``id`` ``agentic-memory#ingested#<conversation id>``, ``expiration`` (epoch seconds, the
+    table's TTL attribute, as in Powertools' records), ``status`` ``INGESTED``, ``caller`` masked
+    (``mask_caller``), ``ingested_at``. Only saves work (the per-write records keep writes single), so a
+    failure is logged and returns ``False``, never raised. ``False`` as well without ``IDEMPOTENCY_TABLE``.
+    """
+    table = get_settings().idempotency_table
+    if not table or not conversation_id:
+        return False
+    now = int(time.time())
+    try:
+        aws.client("dynamodb").put_item(
+            TableName=table,
+            Item={
+                "id": {"S": INGESTED_PREFIX + conversation_id},
+                "expiration": {"N": str(now + INGESTED_EXPIRY_SECONDS)},
+                "status": {"S": "INGESTED"},
+                "caller": {"S": mask_caller(caller_id)},
+                "ingested_at": {"N": str(now)},
+            },
+        )
+    except Exception as exc:
+        logger.warning("could not mark the conversation ingested", extra={"error": type(exc).__name__})
+        return False
+    return True
+
+
+def was_ingested(conversation_id: str) -> bool:
+    """Whether ``mark_ingested`` recorded ``conversation_id`` and the record has not expired (DynamoDB may
+    keep an expired item for a while: its expiry is checked here, as Powertools does). ``False`` without
+    ``IDEMPOTENCY_TABLE``. DynamoDB errors propagate."""
+    table = get_settings().idempotency_table
+    if not table or not conversation_id:
+        return False
+    found = aws.client("dynamodb").get_item(
+        TableName=table,
+        Key={"id": {"S": INGESTED_PREFIX + conversation_id}},
+        ConsistentRead=True,
+        ProjectionExpression="expiration",
+    )
+    expiration = found.get("Item", {}).get("expiration", {}).get("N")
+    return expiration is not None and int(expiration) > time.time()
 
 
 def reset() -> None:

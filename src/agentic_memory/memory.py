@@ -7,8 +7,10 @@ Three things here are deliberate, each because of a mem0ai 2.2.1 pitfall (DESIGN
   ``_memory_client_class`` registers the ``mem0`` package without running that file, then imports
   only ``mem0.client.main``. Upstream fix, not yet released: https://github.com/mem0ai/mem0/pull/6165.
   With telemetry off it also stands in for ``mem0.memory.telemetry``, which would import PostHog for
-  nothing. Checked against mem0ai==2.2.1 (``CHECKED_MEM0AI``); tests/unit/test_import_hygiene.py fails
-  if an upgrade breaks it, and the loader falls back to a plain import if the layout changes.
+  nothing. The layer leaves PostHog out (layer/requirements.txt), so ``MEM0_TELEMETRY=true`` there
+  logs one warning and keeps telemetry off: calls work as before. Checked against mem0ai==2.2.1
+  (``CHECKED_MEM0AI``); tests/unit/test_import_hygiene.py fails if an upgrade breaks it, and the
+  loader falls back to a plain import if the layout changes.
 * mem0 reads ``MEM0_DIR`` and ``MEM0_TELEMETRY`` at import time (it creates the directory, which
   fails on Lambda's read-only home, and starts PostHog). They are set before the first import.
 * The constructor pings ``/v1/ping/`` with a 300 s timeout and no retries, to learn the org and
@@ -36,7 +38,7 @@ from typing import Any
 
 from agentic_memory.config import Settings, get_settings
 from agentic_memory.errors import MemoryUnavailable
-from agentic_memory.observability import mem0_call
+from agentic_memory.observability import logger, mem0_call
 
 CHECKED_MEM0AI = "2.2.1"
 
@@ -71,7 +73,8 @@ class _TelemetryOff:
 def _telemetry_off_module() -> ModuleType:
     """A stand-in for ``mem0.memory.telemetry`` that skips ``import posthog`` (~50 ms of cold start).
 
-    Only used with telemetry off, where mem0's real module does nothing either. It provides the names
+    Used with telemetry off, where mem0's real module does nothing either (and without posthog, where it
+    cannot be imported). It provides the names
     mem0ai 2.2.1's client imports from it; a version importing more fails the lean import, and the
     loader then falls back to the full one (tests/unit/test_import_hygiene.py notices).
     """
@@ -87,6 +90,17 @@ def _noop(*args: Any, **kwargs: Any) -> None:
     return None
 
 
+class _ImportOnUse(ModuleType):
+    """Stands in for a module until one of its attributes is used, then imports it (and leaves it in
+    ``sys.modules``). ``mem0.client.main`` imports ``requests`` at module level for ``AsyncMemoryClient``
+    only; the sync client never uses it, and requests with urllib3 cost ~25 ms of cold start."""
+
+    def __getattr__(self, name: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), name)
+
+
 def _memory_client_class() -> type:
     """``mem0.client.main.MemoryClient``, imported without ``mem0/__init__.py``'s heavy imports."""
     if "mem0" not in sys.modules:
@@ -97,22 +111,33 @@ def _memory_client_class() -> type:
             sys.modules["mem0"] = package
             if not _telemetry_enabled():
                 sys.modules["mem0.memory.telemetry"] = _telemetry_off_module()
+            elif importlib.util.find_spec("posthog") is None:  # the layer leaves it out: never fail a call
+                logger.warning(
+                    "MEM0_TELEMETRY is on but posthog is not installed (the layer leaves it out): mem0 telemetry"
+                    " stays off. To send it, add posthog to LAYER in scripts/lock.py and run make lock."
+                )
+                sys.modules["mem0.memory.telemetry"] = _telemetry_off_module()
+    lazy = sys.modules.setdefault("requests", _ImportOnUse("requests"))
     try:
         from mem0.client.main import MemoryClient
     except ImportError:  # a future layout: pay for the full import rather than fail
         for name in [name for name in sys.modules if name == "mem0" or name.startswith("mem0.")]:
             del sys.modules[name]
         from mem0 import MemoryClient
+    finally:  # later imports of requests get the real module; mem0's reference imports it when used
+        if sys.modules.get("requests") is lazy and isinstance(lazy, _ImportOnUse):
+            del sys.modules["requests"]
     return MemoryClient
 
 
 @dataclass(frozen=True, slots=True)
 class MemoryRecord:
-    """A memory as the rest of the code sees it: text, metadata, when."""
+    """A memory as the rest of the code sees it: text, metadata, when (ISO 8601, as Mem0 sends it)."""
 
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: str = ""
+    id: str = ""
 
 
 def _records(response: Any) -> list[MemoryRecord]:
@@ -129,43 +154,134 @@ def _records(response: Any) -> list[MemoryRecord]:
                     text=text.strip(),
                     metadata=metadata if isinstance(metadata, dict) else {},
                     created_at=str(item.get("created_at") or ""),
+                    id=str(item.get("id") or ""),
                 )
             )
     return records
 
 
+# Mem0's get_all serves at most 200 a page (openapi ``memories_list_v3``); its order is undocumented
+# (DESIGN.md section 4), so a caller's memories are read whole, up to a bound, and sorted here.
+PAGE_SIZE = 200
+MAX_PAGES = 5
+
+
+def _filters(user_id: str, app_id: str | None) -> dict[str, str]:
+    """Mem0 filters for one caller (and one agent in ``MEMORY_SCOPE=agent``).
+
+    Raises ``ValueError`` for anything that is not an identity: in Mem0's filters ``"*"`` means "any
+    non-null value" (v2 memory filters docs), so an unchecked id could read every caller's memories.
+    """
+    from agentic_memory.identity import is_identity
+
+    if not is_identity(user_id):
+        raise ValueError("refusing a Mem0 filter for something that is not a caller identity")
+    filters = {"user_id": user_id}
+    if app_id is not None:
+        if not app_id or "*" in app_id or not app_id.isprintable():
+            raise ValueError("refusing a Mem0 filter with an unusable app_id")
+        filters["app_id"] = app_id
+    return filters
+
+
 class MemoryStore:
-    """What the product needs from Mem0, as four calls."""
+    """What the product needs from Mem0, as a few calls. ``app_id`` scopes a caller's memories to one
+    agent (``MEMORY_SCOPE=agent``, DESIGN.md section 6); ``None`` reads and writes the shared scope."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    def search(self, user_id: str, query: str, limit: int) -> list[MemoryRecord]:
+    def search(self, user_id: str, query: str, limit: int, *, app_id: str | None = None) -> list[MemoryRecord]:
+        """Up to ``limit`` memories relevant to ``query``, current facts only (``latest_only``: Mem0's
+        Dream keeps superseded facts and returns them unless asked not to)."""
+        filters = _filters(user_id, app_id)
         with mem0_call("search"):
-            response = self._client.search(query, filters={"user_id": user_id}, top_k=limit)
+            response = self._client.search(query, filters=filters, top_k=limit, latest_only=True)
         return _records(response)[:limit]
 
-    def recent(self, user_id: str, limit: int) -> tuple[int, list[MemoryRecord]]:
-        """The caller's memories, newest first, and how many there are in all."""
+    def _page(self, filters: dict[str, str], page: int) -> tuple[int, list[MemoryRecord]]:
         with mem0_call("get_all"):
-            response = self._client.get_all(filters={"user_id": user_id}, page=1, page_size=limit)
-        records = sorted(_records(response), key=lambda r: r.created_at, reverse=True)
+            response = self._client.get_all(filters=filters, page=page, page_size=PAGE_SIZE, latest_only=True)
+        records = _records(response)
         total = response.get("count") if isinstance(response, dict) else None
-        return (total if isinstance(total, int) and total >= len(records) else len(records)), records
+        return (total if isinstance(total, int) and total >= 0 else len(records)), records
+
+    def recent(
+        self, user_id: str, *, app_id: str | None = None, max_pages: int = MAX_PAGES
+    ) -> tuple[int, list[MemoryRecord]]:
+        """All of a caller's current memories (up to ``max_pages`` x 200), newest first, and their count.
+
+        Requests: one, then the remaining pages at once (parallel): at most ``max_pages`` in two round
+        trips; a caller with 500 memories costs three requests.
+        """
+        filters = _filters(user_id, app_id)
+        total, records = self._page(filters, 1)
+        pages = min(max_pages, -(-total // PAGE_SIZE))
+        if pages > 1:
+            pool = _executor()
+            for found in pool.map(lambda page: self._page(filters, page)[1], range(2, pages + 1)):
+                records.extend(found)
+        unique = {record.id or f"{record.created_at}|{record.text}": record for record in records}
+        ordered = sorted(unique.values(), key=lambda r: r.created_at, reverse=True)
+        return max(total, len(ordered)), ordered
+
+    def written_for(self, user_id: str, conversation_id: str, *, app_id: str | None = None) -> set[str]:
+        """The write kinds already stored for ``conversation_id`` (``metadata.kind`` of its records).
+
+        Closes the crash window: a worker that died after a Mem0 write and before its idempotency
+        record completed finds the write here on retry. Reads with a metadata filter (Mem0 supports
+        equality on metadata: v2 memory filters docs).
+        """
+        scope: dict[str, Any] = {"metadata": {"conversation_id": conversation_id}}
+        filters: dict[str, Any] = {"AND": [_filters(user_id, app_id), scope]}
+        with mem0_call("get_all"):
+            response = self._client.get_all(filters=filters, page=1, page_size=PAGE_SIZE)
+        return {str(r.metadata.get("kind")) for r in _records(response) if r.metadata.get("kind")}
+
+    def every_record(self, user_id: str, *, max_pages: int = 10_000) -> list[dict[str, Any]]:
+        """Every record Mem0 holds under ``user_id`` (any agent scope, superseded facts included), exactly as
+        Mem0 returns them (``id``, ``memory``, ``metadata``, ``created_at``, ...), paged 200 at a time
+        (``get_all``'s maximum) until a page is short. For an access request (scripts/export_caller.py)."""
+        filters = _filters(user_id, None)
+        found: list[dict[str, Any]] = []
+        for page in range(1, max_pages + 1):
+            with mem0_call("get_all"):
+                response = self._client.get_all(filters=filters, page=page, page_size=PAGE_SIZE)
+            results = response.get("results", []) if isinstance(response, dict) else response
+            batch = [item for item in results if isinstance(item, dict)] if isinstance(results, list) else []
+            found.extend(batch)
+            if len(batch) < PAGE_SIZE or (isinstance(response, dict) and not response.get("next", True)):
+                break
+        return found
 
     def add(
         self,
         user_id: str,
         messages: list[dict[str, str]],
         *,
-        agent_id: str | None,
         metadata: dict[str, Any],
         infer: bool,
+        app_id: str | None = None,
+        expiration_date: str | None = None,
     ) -> Any:
+        """One ``add``. Never sends ``agent_id``: with ``infer=True`` Mem0 would then store what the
+        agent said under the agent alone, lost to the caller and pooled across callers (Mem0
+        entity-scoped-memory docs; DESIGN.md section 4). The agent goes in ``metadata``."""
+        _filters(user_id, app_id)  # the same checks as a read
         with mem0_call("add"):
-            return self._client.add(messages, user_id=user_id, agent_id=agent_id, metadata=metadata, infer=infer)
+            return self._client.add(
+                messages,
+                user_id=user_id,
+                app_id=app_id,
+                metadata=metadata,
+                infer=infer,
+                expiration_date=expiration_date,
+            )
 
     def forget(self, user_id: str) -> Any:
+        """Delete every memory of ``user_id`` (queued by Mem0). One entity id per call: Mem0 honours
+        only one when several are combined (async-client docs)."""
+        _filters(user_id, None)
         with mem0_call("delete_all"):
             return self._client.delete_all(user_id=user_id)
 
@@ -193,9 +309,12 @@ def _build(settings: Settings, timeout: float) -> MemoryStore:
             self.project_id = settings.mem0_project_id
             return None
 
+    from agentic_memory import tls
+
     http = httpx.Client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=60),
+        verify=tls.context(),  # one CA bundle load per container, shared with the caller profile's reader
     )
     try:
         return MemoryStore(_Client(api_key=settings.mem0_api_key, host=settings.mem0_host, client=http))
@@ -255,17 +374,21 @@ def register_snapstart_hooks() -> bool:
     return True
 
 
-def within[T](deadline_seconds: float, work: Callable[[], T]) -> T:
-    """``work()`` or ``MemoryUnavailable`` once ``deadline_seconds`` have passed, whatever Mem0 does.
-
-    httpx timeouts bound each phase of a request, not the whole; this bounds the whole.
-    """
+def _executor() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
         with _lock:
             if _pool is None:
                 _pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="mem0")
-    future = _pool.submit(work)
+    return _pool
+
+
+def within[T](deadline_seconds: float, work: Callable[[], T]) -> T:
+    """``work()`` or ``MemoryUnavailable`` once ``deadline_seconds`` have passed, whatever Mem0 does.
+
+    httpx timeouts bound each phase of a request, not the whole; this bounds the whole.
+    """
+    future = _executor().submit(work)
     try:
         return future.result(timeout=deadline_seconds)
     except FutureTimeout:

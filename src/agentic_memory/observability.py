@@ -67,6 +67,10 @@ class Metric:
     JOB_ACCEPTED = "JobAccepted"
     JOB_IGNORED = "JobIgnored"
     JOB_DUPLICATE = "JobDuplicate"
+    CONVERSATIONS_RECOVERED = "ConversationsRecovered"  # written by reconcile: their webhook never came
+    RECONCILE_FAILED = "ReconcileFailed"  # a reconcile run could not list or fetch conversations
+    PII_REDACTED = "PiiRedacted"  # numbers replaced by placeholders before storage (REDACT_PII)
+    CALL_NOT_REMEMBERED = "CallNotRemembered"  # voicemail, failed, or the caller never spoke
 
 
 def count(name: str, value: float = 1) -> None:

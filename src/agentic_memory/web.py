@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentic_memory.errors import AppError, BadRequest, PayloadTooLarge
+from agentic_memory.errors import AppError, BadRequest, MethodNotAllowed, PayloadTooLarge
 from agentic_memory.observability import logger
 
 JSON_HEADERS = {"content-type": "application/json"}
@@ -34,9 +34,15 @@ class Request:
 
 
 def parse_request(event: Any, *, max_body_bytes: int) -> Request:
-    """The raw body bytes exactly as sent (signatures are computed over them) and lower-cased headers."""
+    """The raw body bytes exactly as sent (signatures are computed over them) and lower-cased headers.
+
+    Every endpoint takes POST only; the template routes other methods here too (ElevenLabs' server
+    tools default to GET), so they get a 405 that says so, not API Gateway's bare 404. An event
+    without ``requestContext.http.method`` (a hand-made test event) is taken as POST.
+    """
     if not isinstance(event, Mapping):
         raise BadRequest("The event is not an API Gateway request.")
+    _require_post(event)
     raw_headers = event.get("headers") or {}
     headers = {str(k).lower(): str(v) for k, v in raw_headers.items()} if isinstance(raw_headers, Mapping) else {}
     body = event.get("body")
@@ -58,6 +64,19 @@ def parse_request(event: Any, *, max_body_bytes: int) -> Request:
     context = event.get("requestContext")
     request_id = str(context.get("requestId", "")) if isinstance(context, Mapping) else ""
     return Request(headers=headers, body=raw, request_id=request_id)
+
+
+def _require_post(event: Mapping[str, Any]) -> None:
+    context = event.get("requestContext")
+    http = context.get("http") if isinstance(context, Mapping) else None
+    method = http.get("method") if isinstance(http, Mapping) else None
+    if not isinstance(method, str) or method.upper() == "POST":
+        return
+    path = http.get("path") if isinstance(http.get("path"), str) else "This endpoint"
+    raise MethodNotAllowed(
+        f"{path[:100]} must use POST, not {method.upper()[:10]}. In ElevenLabs, set the webhook's or the"
+        " server tool's method to POST (a tool's method defaults to GET)."
+    )
 
 
 def parse_json_object(request: Request) -> dict[str, Any]:
@@ -100,7 +119,9 @@ def json_response(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def error_response(error: AppError) -> dict[str, Any]:
-    return json_response(error.status, {"error": error.code, "message": error.message})
+    response = json_response(error.status, {"error": error.code, "message": error.message})
+    response["headers"].update(error.headers)
+    return response
 
 
 def respond(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -1,10 +1,15 @@
 """ElevenLabs conversation-initiation webhook -> what we remember of the caller."""
 
-from agentic_memory import endpoints, memory
-from agentic_memory.observability import logger, metrics, use_service
+from agentic_memory.startup import init_phase
 
-# Load mem0's client during Lambda's init phase (full CPU) rather than while a caller waits.
-memory.preload()
+with init_phase():  # no garbage collection while the code loads (agentic_memory/startup.py)
+    from agentic_memory import endpoints, memory, profile
+    from agentic_memory.observability import logger, metrics, use_service
+
+    # Load mem0's client and the caller profile's reader during Lambda's init phase (full CPU) rather than
+    # while a caller waits.
+    memory.preload()
+    profile.preload()
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)

@@ -1,11 +1,15 @@
 """ElevenLabs post-call webhook (HTTP) and its asynchronous worker (self-invocation), one function.
 
 The HTTP path verifies, queues a job for this same function and answers at once; the job path
-writes the memories. mem0 and boto3 load only on the path that needs them.
+writes the memories; the scheduled event (EventBridge, only with an ElevenLabs API key) and backfill's
+window events reconcile the conversation history. mem0 and boto3 load only on the path that needs them.
 """
 
-from agentic_memory import endpoints, ingest
-from agentic_memory.observability import logger, metrics, use_service
+from agentic_memory.startup import init_phase
+
+with init_phase():  # no garbage collection while the code loads (agentic_memory/startup.py)
+    from agentic_memory import endpoints, ingest, reconcile
+    from agentic_memory.observability import logger, metrics, use_service
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
@@ -14,4 +18,6 @@ def lambda_handler(event, context):
     use_service("post-call")
     if ingest.is_job(event):
         return endpoints.run_job(event, context)
+    if reconcile.is_reconcile_event(event):
+        return reconcile.handle(event, context)
     return endpoints.post_call(event, context)

@@ -1,10 +1,13 @@
 """ElevenLabs server tool (mid-call) -> a memory search scoped to the caller."""
 
-from agentic_memory import endpoints, memory
-from agentic_memory.observability import logger, metrics, use_service
+from agentic_memory.startup import init_phase
 
-# Load mem0's client during Lambda's init phase (full CPU) rather than while the caller hears silence.
-memory.preload()
+with init_phase():  # no garbage collection while the code loads (agentic_memory/startup.py)
+    from agentic_memory import endpoints, memory
+    from agentic_memory.observability import logger, metrics, use_service
+
+    # Load mem0's client during Lambda's init phase (full CPU) rather than while the caller hears silence.
+    memory.preload()
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)

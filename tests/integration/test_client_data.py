@@ -95,6 +95,13 @@ def test_fails_closed_when_no_key_is_configured(mem0_server, monkeypatch):
     assert call({"caller_id": CALLER}, headers={"x-workspace-key": ""})["statusCode"] == 401
 
 
+def test_a_number_sent_as_a_json_number_is_read(mem0_server):
+    # SIP numbers may arrive as JSON numbers (DESIGN.md 3.1); that is a caller, not bad input.
+    response = call('{"caller_id": 16129782029, "called_number": 3232}')
+    assert response["statusCode"] == 200
+    assert body_of(response)["dynamic_variables"]["caller_id"] == CALLER
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
@@ -102,7 +109,7 @@ def test_fails_closed_when_no_key_is_configured(mem0_server, monkeypatch):
         ("[1, 2]", 400),
         ("", 400),
         (None, 400),
-        ('{"caller_id": 16129782029}', 400),
+        ('{"caller_id": {"number": 16129782029}}', 400),
         ('{"caller_id": ["+1"]}', 400),
         ("x" * 70_000, 413),
     ],

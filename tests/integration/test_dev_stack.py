@@ -163,6 +163,29 @@ def test_unknown_routes_answer_404_like_api_gateway(
     assert seen == []
 
 
+def test_a_route_of_the_requests_method_wins_over_an_any_route() -> None:
+    # Given POST /client-data and ANY /client-data on two functions (as the template routes them),
+    # When requests of several methods arrive, Then POST reaches the POST route and the rest the ANY
+    # route, with the route key API Gateway would send.
+    other = Function("OtherFunction", "other-fn", "other.handler", "src/", 5.0, 128, 2, {})
+    any_route = Route("ANY", "/client-data", "Prod", "EchoApi", other)
+    seen: list[tuple[str, str]] = []
+
+    def invoke(route: Route, event: dict[str, Any]) -> Any:
+        seen.append((route.function.name, event["routeKey"]))
+        return {"statusCode": 204}
+
+    api = HttpApi([any_route, ROUTE], invoke)
+    for method in ("POST", "GET", "PUT", "DELETE"):
+        assert api.handle(method, "/Prod/client-data", [], b"").status == 204
+    assert seen == [
+        ("echo-fn", "POST /client-data"),
+        ("other-fn", "ANY /client-data"),
+        ("other-fn", "ANY /client-data"),
+        ("other-fn", "ANY /client-data"),
+    ]
+
+
 def test_lambda_results_become_http_responses() -> None:
     binary = to_http_response(
         {"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True}, "r"
@@ -207,8 +230,11 @@ def test_routes_served_equal_the_templates_routes() -> None:
                 uri = json.dumps(operation["x-amazon-apigateway-integration"]["uri"])
                 (target,) = [key for key in functions if re.search(rf"\b{key}\b", uri)]
                 handler = functions[target]["Properties"]["Handler"]
-                deployed.add((verb.upper(), path, stages[api_id], handler))
+                method = "ANY" if verb == "x-amazon-apigateway-any-method" else verb.upper()
+                deployed.add((method, path, stages[api_id], handler))
     assert {path for _, path, _, _ in deployed} == {"/client-data", "/retrieve", "/post-call"}
+    # Each path: POST, and ANY for every other method (answered 405 by the function).
+    assert {method for method, _, _, _ in deployed} == {"POST", "ANY"}
 
     routes = Template.read().routes()
     assert {(r.method, r.path, r.stage, r.function.handler) for r in routes} == deployed
@@ -386,10 +412,11 @@ def _clean_env() -> dict[str, str]:
 class Stack:
     """scripts/dev.py in a subprocess; its output is collected by a thread so the pipe never fills."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, local_dir: Path | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.data_dir = tmp_path / "data"
+        # local_dir: one folder per port in it, as `make dev` keeps .local/<port>/.
+        self.data_dir = local_dir / str(self.port) if local_dir else tmp_path / "data"
         self.env_file = tmp_path / "dot.env"
         self.lines: list[str] = []
         self.started = time.perf_counter()
@@ -426,6 +453,8 @@ class Stack:
             self.process.send_signal(signal.SIGINT)
         try:
             return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the stack did not stop within 20 s; it said:\n{self.output[-4000:]}") from None
         finally:
             if self.process.poll() is None:
                 self.process.kill()
@@ -515,3 +544,81 @@ def test_a_busy_port_is_one_clear_line_and_exit_code_1(tmp_path: Path) -> None:
     assert f"port {port}" in result.stderr
     assert "in use" in result.stderr
     assert not (tmp_path / "dot.env").exists()
+
+
+# ---------------------------------------------------------------------- two stacks side by side
+
+
+def test_each_port_has_its_own_data_directory_by_default(tmp_path: Path) -> None:
+    from devserver import statefile
+    from devserver.stack import DevConfig, DevStack
+
+    assert DevStack(DevConfig(port=4321)).data_dir == statefile.data_dir_for(4321).resolve()
+    assert DevStack(DevConfig(port=4322)).data_dir != DevStack(DevConfig(port=4321)).data_dir
+    assert DevStack(DevConfig(port=4321, data_dir=tmp_path)).data_dir == tmp_path.resolve()
+
+
+def test_a_state_file_is_removed_only_by_the_stack_that_wrote_it(tmp_path: Path) -> None:
+    from devserver import statefile
+
+    path = tmp_path / "dev-stack.json"
+    statefile.write(path, {"pid": 111, "api_url": "http://127.0.0.1:1"})
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert statefile.remove_if_ours(path, 222) is False
+    assert path.is_file()
+    assert statefile.remove_if_ours(path, 111) is True
+    assert not path.exists()
+
+
+@pytest.mark.slow
+def test_two_stacks_side_by_side_keep_their_own_state_and_scripts_need_no_setup(tmp_path: Path) -> None:
+    from devserver import statefile
+
+    local = tmp_path / "local"
+    first = Stack(tmp_path, local_dir=local)
+    try:
+        first.wait_for(r"ready in", timeout=60)
+        second = Stack(tmp_path, local_dir=local)
+        try:
+            second.wait_for(r"ready in", timeout=60)
+            # Given two stacks, each with its own folder and state file
+            mine, theirs = (statefile.state_path_for(stack.port, local) for stack in (first, second))
+            assert mine.is_file()
+            assert theirs.is_file()
+            assert sorted(state["port"] for _, state in statefile.running(local)) == sorted([first.port, second.port])
+            assert f"--port {second.port}" not in first.output  # each banner names its own stack
+            assert f"--state {mine}" in first.output or f"--port {first.port}" in first.output
+
+            # A wrong method gets the function's 405, not a bare 404 (a server tool left on GET).
+            for path in ("/client-data", "/Prod/retrieve", "/post-call"):
+                with pytest.raises(urllib.error.HTTPError) as wrong:
+                    urllib.request.urlopen(f"{first.url}{path}", timeout=5)  # nosec B310
+                body = json.loads(wrong.value.read())
+                assert (wrong.value.code, body["error"], wrong.value.headers["allow"]) == (
+                    405,
+                    "method_not_allowed",
+                    "POST",
+                )
+                assert "must use POST" in body["message"]
+
+            # When a script runs against the second stack with nothing set up (no MEM0_API_KEY anywhere)
+            result = subprocess.run(
+                [sys.executable, "scripts/forget_caller.py", "+1 555 010 0001", "--yes", "--state", str(theirs)],
+                cwd=ROOT, env=_clean_env(), capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            # Then it used that stack's Mem0 stand-in
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert f"using make dev on {second.url}" in result.stderr
+            assert "nothing is remembered" in result.stdout
+
+            # When the first stops, Then its state file goes and the second's stays
+            assert first.stop() == 0, first.output[-3000:]
+            assert not mine.exists()
+            assert theirs.is_file()
+            assert [state["port"] for _, state in statefile.running(local)] == [second.port]
+        finally:
+            second.stop()
+        assert not theirs.exists()
+    finally:
+        if first.process.poll() is None:
+            first.stop()

@@ -12,9 +12,20 @@ from urllib.parse import parse_qs, urlsplit
 
 import elevenlabs_agent
 import pytest
-from elevenlabs.types import ConversationalConfig, ToolRequestModel
+from elevenlabs.types import (
+    ConversationalConfig,
+    LiteralJsonSchemaProperty,
+    ObjectJsonSchemaPropertyInput,
+    ToolRequestModel,
+    WebhookToolApiSchemaConfigInput,
+    WebhookToolConfigInput,
+)
 
-from agentic_memory.personalize import VARIABLES
+from agentic_memory import identity
+from agentic_memory.config import load_settings
+from agentic_memory.elevenlabs import RetrieveRequest
+from agentic_memory.personalize import BEGIN, END, VARIABLES, Remembered, variables
+from tests.support import ROOT
 
 API_KEY = "xi-test-api-key-0123456789"
 WORKSPACE_SECRET = "workspace-key-never-printed-42"
@@ -33,6 +44,8 @@ URL_ARGS = [
 ]
 AGENT_ID = "agent_01example"
 ORIGINAL_PROMPT = "You are the front desk of Lopez Ceramics. Be brief and warm."
+CORPUS = ROOT / "tests" / "corpus"
+IDENTITY_PARAMETERS = {"caller_id", "called_number", "call_sid", "conversation_id", "agent_id"}
 
 
 def _merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
@@ -164,28 +177,56 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, 
     return code, (json.loads(out) if code == 0 else None), out + err
 
 
+def _known_fields_only(data: dict[str, Any], model: Any, where: str) -> None:
+    """The SDK's models accept unknown keys (extra="allow"), so validation alone would let a misspelt or
+    renamed field through: every key we print must be a field (or alias) of the model."""
+    known = set(model.model_fields) | {f.alias for f in model.model_fields.values() if f.alias}
+    assert set(data) <= known, f"{where}: {sorted(set(data) - known)} are not fields of {model.__name__}"
+
+
 def test_prints_a_configuration_the_sdk_accepts(capsys):
     code, report, text = run(capsys, *URL_ARGS)
     assert code == 0
     for url in URLS.values():
         assert url in text
 
+    # Given the printed tool, when the SDK's request models read it, then it is a webhook tool they know
     tool = ToolRequestModel.model_validate(report["tool"])
     schema = tool.tool_config.api_schema
     assert tool.tool_config.type == "webhook"
     assert tool.tool_config.name == "recall_memories"
     assert schema.url == URLS["retrieve"]
-    assert schema.method == "POST"
+    assert schema.method == "POST"  # ElevenLabs' default is GET, which retrieve answers 405
+    assert schema.content_type == "application/json"
     assert schema.request_headers["X-Workspace-Key"].secret_id == "{secret:agentic-memory-workspace-key}"
-    body = report["tool"]["tool_config"]["api_schema"]["request_body_schema"]
-    assert body["required"] == ["query", "user_id"]
-    # user_id is bound to the caller's number and has no description: the LLM never fills it in
-    assert body["properties"]["user_id"] == {"type": "string", "dynamic_variable": "system__caller_id"}
+
+    config = dict(report["tool"]["tool_config"])
+    assert config.pop("type") == "webhook"
+    WebhookToolConfigInput.model_validate(config)
+    _known_fields_only(config, WebhookToolConfigInput, "tool_config")
+    _known_fields_only(config["api_schema"], WebhookToolApiSchemaConfigInput, "api_schema")
+    body = config["api_schema"]["request_body_schema"]
+    ObjectJsonSchemaPropertyInput.model_validate(body)
+    _known_fields_only(body, ObjectJsonSchemaPropertyInput, "request_body_schema")
+    for name, prop in body["properties"].items():
+        LiteralJsonSchemaProperty.model_validate(prop)
+        _known_fields_only(prop, LiteralJsonSchemaProperty, name)
+        # exactly one value source per parameter (SDK LiteralJsonSchemaProperty docs)
+        assert len({"description", "dynamic_variable", "constant_value"} & set(prop)) == 1, (name, prop)
+
+    # The body: query from the LLM; every other parameter bound to a system variable, never the LLM's
+    assert set(body["properties"]) == {"query"} | IDENTITY_PARAMETERS
+    assert body["required"] == list(body["properties"])
     assert body["properties"]["query"]["description"]
+    for name in IDENTITY_PARAMETERS:
+        assert body["properties"][name] == {"type": "string", "dynamic_variable": f"system__{name}"}
+    # ...and retrieve reads each of them (a parameter it did not know would be silently dropped)
+    assert set(body["properties"]) <= set(RetrieveRequest.model_fields)
 
     agent = ConversationalConfig.model_validate(report["agent_patch"]["conversation_config"]).agent
     assert agent.first_message == "{{greeting}}"
     assert "{{memory_context}}" in agent.prompt.prompt
+    assert agent.prompt.prompt.splitlines() == report["prompt"]["system_prompt_lines"]
     assert set(agent.dynamic_variables["dynamic_variable_placeholders"]) == set(VARIABLES)
     platform = report["agent_patch"]["platform_settings"]
     assert platform["overrides"] == {"enable_conversation_initiation_client_data_from_webhook": True}
@@ -197,16 +238,112 @@ def test_prints_a_configuration_the_sdk_accepts(capsys):
     assert report["workspace_settings"]["webhooks"]["events"] == ["transcript"]
 
 
+def _fill(body_schema: dict[str, Any], system_variables: dict[str, Any], query: str) -> dict[str, Any]:
+    """The body ElevenLabs sends for this schema: each bound parameter gets its variable's value (null when
+    the variable is null, as on web calls), the LLM fills the rest (DESIGN.md 3.2)."""
+    body = {}
+    for name, prop in body_schema["properties"].items():
+        body[name] = system_variables[prop["dynamic_variable"]] if "dynamic_variable" in prop else query
+    return body
+
+
+KINDS = ["inbound_twilio", "outbound_twilio", "sip_trunk", "web_widget", "whatsapp"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_tool_sends_what_each_kind_of_call_needs(kind, capsys, monkeypatch):
+    # Given the printed schema and the system variables ElevenLabs had on a real-shaped call of this kind
+    _, report, _ = run(capsys, *URL_ARGS)
+    schema = report["tool"]["tool_config"]["api_schema"]["request_body_schema"]
+    finished = json.loads((CORPUS / "post_call" / f"{kind}.json").read_text())
+    data = finished.get("data", finished)
+    system = data["conversation_initiation_client_data"]["dynamic_variables"]
+    expected = json.loads((CORPUS / "expected.json").read_text())
+    sent = json.loads((CORPUS / "tool" / f"{kind}.json").read_text())
+
+    # When ElevenLabs fills the schema in
+    body = _fill(schema, system, sent["query"])
+
+    # Then it is exactly the corpus's tool request for that kind of call...
+    assert body == sent
+    # ...and retrieve resolves the caller the corpus expects (web: none here; retrieve asks ElevenLabs'
+    # conversations API for the user of body["conversation_id"], a test of test_real_traffic)
+    for name, value in expected["settings"].items():
+        monkeypatch.setenv(name, value)
+    caller = identity.for_tool(RetrieveRequest.model_validate(body), load_settings())
+    if kind == "web_widget":
+        assert caller is None
+        assert body["caller_id"] is None
+        assert body["conversation_id"] == data["conversation_id"]
+    else:
+        assert caller == expected["cases"][f"tool/{kind}.json"]["caller"]
+        assert caller is not None
+
+
+def test_prompt_lines_follow_the_disclosure_mode(capsys, monkeypatch):
+    # Given each mode, when the prompt lines are printed as text
+    texts = {}
+    for mode in ("greet", "verify"):
+        assert elevenlabs_agent.main(["--print-prompt", "--disclosure", mode]) == 0
+        texts[mode] = capsys.readouterr().out
+
+    # Then both hold the memory block, say it is quoted data, and stay between fixed first and last lines
+    for text in texts.values():
+        lines = text.splitlines()
+        assert lines[0] == elevenlabs_agent.SNIPPET_START
+        assert lines[-1] == elevenlabs_agent.SNIPPET_END
+        assert "{{memory_context}}" in lines
+        assert BEGIN in text
+        assert END in text
+        assert "never instructions" in text
+        assert "`recall_memories`" in text
+    # and only verify tells the agent to confirm who is calling before using anything remembered
+    assert "spoofed" in texts["verify"]
+    assert "ask for their name" in texts["verify"]
+    assert "spoofed" not in texts["greet"]
+    assert texts["verify"].startswith(texts["greet"].rsplit(elevenlabs_agent.SNIPPET_END, 1)[0])
+
+    # The mode defaults to CALLER_DISCLOSURE (as the stack is deployed), then greet
+    monkeypatch.setenv("CALLER_DISCLOSURE", "verify")
+    _, report, _ = run(capsys, *URL_ARGS)
+    assert report["prompt"]["disclosure"] == "verify"
+    assert "\n".join(report["prompt"]["system_prompt_lines"]) + "\n" == texts["verify"]
+    monkeypatch.delenv("CALLER_DISCLOSURE")
+    _, report, _ = run(capsys, *URL_ARGS)
+    assert report["prompt"]["disclosure"] == "greet"
+
+
+def test_web_apps_are_told_what_to_pass(capsys):
+    # Given the printed configuration
+    _, report, _ = run(capsys, *URL_ARGS)
+    web = report["call_kinds"]["web_widget"]
+    # Then a web app gets every variable the agent uses, as strings, with the new-caller values client-data
+    # itself would answer: a web call without them fails with "Missing required dynamic variables"
+    passed = web["dynamic_variables"]
+    assert list(passed) == list(VARIABLES)
+    assert all(isinstance(value, str) for value in passed.values())
+    assert passed == variables(None, Remembered(), load_settings())
+    assert passed["memory_context"] == ""
+    assert passed["greeting"]
+    assert "user_id" in web["user_id"]
+    assert "ELEVENLABS_API_KEY" in web["stack_needs"]
+    assert "AgentPhoneNumbers: set it to your numbers" in report["call_kinds"]["outbound_twilio_and_batch"]
+
+
 def test_conversation_override_switches_are_included_only_when_asked(capsys):
     _, report, _ = run(capsys, *URL_ARGS, "--conversation-override", "first_message,prompt")
     overrides = report["agent_patch"]["platform_settings"]["overrides"]
     assert overrides["conversation_config_override"] == {"agent": {"first_message": True, "prompt": {"prompt": True}}}
 
 
-def test_reads_the_urls_from_the_stack_outputs(capsys):
+def test_reads_the_urls_and_settings_from_the_stack(capsys):
     from moto import mock_aws
 
     template = {
+        "Parameters": {
+            "CallerDisclosure": {"Type": "String", "Default": "greet"},
+            "AgentPhoneNumbers": {"Type": "String", "Default": ""},
+        },
         "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
         "Outputs": {
             "ClientDataApiUrl": {"Value": URLS["client_data"]},
@@ -218,17 +355,31 @@ def test_reads_the_urls_from_the_stack_outputs(capsys):
     with mock_aws():
         import boto3
 
-        boto3.client("cloudformation", region_name="eu-west-1").create_stack(
-            StackName="agentic-memory", TemplateBody=json.dumps(template)
+        cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
+        cloudformation.create_stack(
+            StackName="agentic-memory",
+            TemplateBody=json.dumps(template),
+            Parameters=[
+                {"ParameterKey": "CallerDisclosure", "ParameterValue": "verify"},
+                {"ParameterKey": "AgentPhoneNumbers", "ParameterValue": "+15550100001,+15550100002"},
+            ],
         )
         code, report, _ = run(capsys, "--stack", "agentic-memory", "--region", "eu-west-1")
         assert code == 0
         assert report["urls"] == URLS
         assert report["tool"]["tool_config"]["api_schema"]["url"] == URLS["retrieve"]
+        # the stack's CallerDisclosure picks the prompt lines; its own numbers are shown for outbound calls
+        assert report["prompt"]["disclosure"] == "verify"
+        assert "+15550100001, +15550100002" in report["call_kinds"]["outbound_twilio_and_batch"]
+        code, report, _ = run(capsys, "--stack", "agentic-memory", "--region", "eu-west-1", "--disclosure", "greet")
+        assert report["prompt"]["disclosure"] == "greet"
 
-        boto3.client("cloudformation", region_name="eu-west-1").create_stack(
-            StackName="other", TemplateBody=json.dumps({"Resources": template["Resources"]})
-        )
+        cloudformation.create_stack(StackName="bare", TemplateBody=json.dumps({**template, "Parameters": {}}))
+        code, report, _ = run(capsys, "--stack", "bare", "--region", "eu-west-1")
+        assert code == 0
+        assert "NOT SET on this stack" in report["call_kinds"]["outbound_twilio_and_batch"]
+
+        cloudformation.create_stack(StackName="other", TemplateBody=json.dumps({"Resources": template["Resources"]}))
         code, _, text = run(capsys, "--stack", "other", "--region", "eu-west-1")
         assert code == 2
         assert "ClientDataApiUrl" in text
@@ -262,15 +413,18 @@ def test_apply_creates_the_secret_and_tool_and_patches_the_agent(fake, capsys, m
     secret_id = report["applied"]["workspace_secret"]["secret_id"]
     assert secret_id == "sec_001"
 
-    # The tool: POST to the retrieve URL, secret header, user_id bound to system__caller_id
+    # The tool: POST to the retrieve URL, secret header, identity bound to system variables only
     tool = api.only("POST", "/v1/convai/tools")["body"]["tool_config"]
     assert tool["type"] == "webhook"
     assert tool["response_timeout_secs"] == 5
     assert tool["api_schema"]["url"] == URLS["retrieve"]
     assert tool["api_schema"]["method"] == "POST"
     assert tool["api_schema"]["request_headers"] == {"X-Workspace-Key": {"secret_id": secret_id}}
-    user_id = tool["api_schema"]["request_body_schema"]["properties"]["user_id"]
-    assert user_id == {"type": "string", "dynamic_variable": "system__caller_id"}
+    properties = tool["api_schema"]["request_body_schema"]["properties"]
+    assert properties["caller_id"] == {"type": "string", "dynamic_variable": "system__caller_id"}
+    assert properties["called_number"] == {"type": "string", "dynamic_variable": "system__called_number"}
+    bound = {prop["dynamic_variable"] for prop in properties.values() if "dynamic_variable" in prop}
+    assert bound == {f"system__{name}" for name in IDENTITY_PARAMETERS}
 
     # The agent: read first, then patched without losing what it had
     assert api.requests[-2]["method"] == "GET"
@@ -279,8 +433,9 @@ def test_apply_creates_the_secret_and_tool_and_patches_the_agent(fake, capsys, m
     agent = patch["conversation_config"]["agent"]
     assert agent["first_message"] == "{{greeting}}"
     assert agent["prompt"]["prompt"].startswith(ORIGINAL_PROMPT)
-    assert "{{memory_context}}" in agent["prompt"]["prompt"]
+    assert agent["prompt"]["prompt"].endswith(elevenlabs_agent.prompt_snippet("recall_memories", "greet"))
     assert agent["prompt"]["tool_ids"] == ["tool_existing", "tool_001"]
+    assert report["applied"]["agent"]["prompt_lines"] == "appended"
     assert set(agent["dynamic_variables"]["dynamic_variable_placeholders"]) == set(VARIABLES)
     platform = patch["platform_settings"]
     assert platform["overrides"]["enable_conversation_initiation_client_data_from_webhook"] is True
@@ -307,6 +462,45 @@ def test_apply_twice_updates_in_place(fake, capsys, monkeypatch):
     prompt = api.agent["conversation_config"]["agent"]["prompt"]
     assert prompt["prompt"].count("{{memory_context}}") == 1
     assert prompt["tool_ids"] == ["tool_existing", "tool_001"]
+    assert report["applied"]["agent"]["prompt_lines"] == "replaced"
+
+
+def test_apply_switches_the_prompt_lines_to_verify_and_keeps_the_rest(fake, capsys, monkeypatch):
+    api, base_url = fake
+    monkeypatch.setenv("ELEVENLABS_WORKSPACE_KEY", WORKSPACE_SECRET)
+    args = [*URL_ARGS, "--apply", "--agent-id", AGENT_ID, "--api-key", API_KEY, "--base-url", base_url]
+    # Given an agent set up in greet mode, whose owner later added a line after our block
+    assert run(capsys, *args, "--disclosure", "greet")[0] == 0
+    agent_prompt = api.agent["conversation_config"]["agent"]["prompt"]
+    agent_prompt["prompt"] += "\nAlways end by thanking the caller."
+
+    # When it is applied again in verify mode
+    code, report, _ = run(capsys, *args, "--disclosure", "verify")
+
+    # Then our block is replaced in place: verify lines once, the owner's lines before and after kept
+    assert code == 0
+    assert report["applied"]["agent"]["prompt_lines"] == "replaced"
+    text = api.agent["conversation_config"]["agent"]["prompt"]["prompt"]
+    assert text == (
+        f"{ORIGINAL_PROMPT}\n\n{elevenlabs_agent.prompt_snippet('recall_memories', 'verify')}"
+        "\nAlways end by thanking the caller."
+    )
+    assert text.count(elevenlabs_agent.SNIPPET_START) == 1
+    assert "spoofed" in text
+
+
+def test_apply_leaves_a_memory_block_written_by_hand(fake, capsys):
+    api, base_url = fake
+    api.secrets["sec_given"] = "agentic-memory-workspace-key"
+    own = f"{ORIGINAL_PROMPT}\nWhat we know: {{{{memory_context}}}}"
+    api.agent["conversation_config"]["agent"]["prompt"]["prompt"] = own
+    code, report, _ = run(
+        capsys, *URL_ARGS, "--apply", "--agent-id", AGENT_ID, "--api-key", API_KEY, "--base-url", base_url
+    )
+    assert code == 0
+    assert api.agent["conversation_config"]["agent"]["prompt"]["prompt"] == own
+    assert report["applied"]["agent"]["prompt_lines"] == "kept"
+    assert "--print-prompt" in report["applied"]["agent"]["note"]
 
 
 def test_apply_can_configure_the_workspace_webhooks(fake, capsys):
@@ -364,3 +558,10 @@ def test_refusals_say_why_and_leak_nothing(fake, capsys):
         elevenlabs_agent.main(["--stack", "s", "--retrieve-url", URLS["retrieve"]])
     with pytest.raises(SystemExit):
         elevenlabs_agent.main([*URL_ARGS, "--apply"])
+
+
+def test_the_simulator_sends_the_tool_body_this_script_configures():
+    # scripts/simulate_call.py plays the tool as ElevenLabs fills this schema; the two must not drift apart
+    import simulate_call
+
+    assert simulate_call.TOOL_BINDINGS == elevenlabs_agent.SYSTEM_BINDINGS

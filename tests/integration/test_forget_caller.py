@@ -8,11 +8,19 @@ import logging
 
 import forget_caller
 import pytest
+import stackfind
 
 from tests.support import CALLER
 
 OTHER = "+15550001111"
-WEB_USER = "web-user-42"
+WEB_ID = "web-user-42"
+WEB_USER = f"web:{WEB_ID}"  # how the worker stores a web call's user
+
+
+@pytest.fixture(autouse=True)
+def _no_running_stack(tmp_path, monkeypatch):
+    """With no flag the script looks for a running `make dev`; never find one on this machine here."""
+    monkeypatch.setattr(stackfind, "LOCAL_DIR", tmp_path / "no-local")
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +38,7 @@ def remembered(mem0_server):
     store.add(
         [{"role": "user", "content": f"Fact {i} about the caller"} for i in range(3)], user_id=CALLER, infer=False
     )
-    store.add([{"role": "user", "content": "Another caller's fact"}] * 2, user_id=OTHER, infer=False)
+    store.add([{"role": "user", "content": f"Another caller's fact {i}"} for i in range(2)], user_id=OTHER, infer=False)
     store.add([{"role": "user", "content": "A web visitor's fact"}], user_id=WEB_USER, infer=False)
     mem0_server.clear_requests()
     return mem0_server
@@ -87,7 +95,7 @@ def test_an_unusable_or_withheld_number_is_a_clear_error(remembered, tmp_path, c
 
 
 def test_a_web_user_id_needs_the_flag_and_then_works(remembered, tmp_path):
-    assert run(tmp_path, "--user-id", WEB_USER, "--yes") == 0
+    assert run(tmp_path, "--user-id", WEB_ID, "--yes") == 0
     assert counts(remembered) == {CALLER: 3, OTHER: 2, WEB_USER: 0}
     assert run(tmp_path, "--user-id", "anonymous", "--yes") == 2
 

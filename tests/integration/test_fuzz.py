@@ -23,8 +23,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from agentic_memory import identity
 from agentic_memory.auth import sign
-from agentic_memory.elevenlabs import normalize_caller
+from agentic_memory.config import get_settings
 from agentic_memory.ingest import Job
 from agentic_memory.personalize import VARIABLES
 from client_data.handler import lambda_handler as client_data_handler
@@ -432,7 +433,11 @@ def test_client_data_with_the_key_answers_every_variable_or_a_4xx(seeded, data, 
     dynamic = body["dynamic_variables"]
     assert set(dynamic) == set(VARIABLES)
     assert all(isinstance(value, str) for value in dynamic.values())
-    caller = normalize_caller(as_received(payload.get("caller_id")))
+    raw = as_received(payload.get("caller_id"))
+    if payload.get("call_sid") == "" and raw:  # WhatsApp: call_sid "" and a WhatsApp user id (DESIGN.md 3.1)
+        caller = identity.namespaced(identity.WHATSAPP, raw)
+    else:
+        caller = identity.phone(raw, get_settings())
     assert dynamic["caller_id"] == (caller or "")
     if caller != CALLER:
         assert not any(text in json.dumps(dynamic) for text in REMEMBERED)
@@ -465,7 +470,7 @@ def test_retrieve_with_the_key_answers_sentences_or_a_4xx(seeded, data, payload,
     assert isinstance(body["memories"], list)
     assert all(isinstance(memory, str) for memory in body["memories"])
     assert set(body) <= {"memories", "note"}
-    if normalize_caller(as_received(payload.get("user_id"))) != CALLER:
+    if identity.phone(as_received(payload.get("user_id")), get_settings()) != CALLER:
         assert not set(body["memories"]) & set(REMEMBERED)  # never another caller's memories
 
 

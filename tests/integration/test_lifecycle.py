@@ -34,6 +34,7 @@ def test_a_new_caller_is_remembered_after_their_call(mem0_server, dynamodb_table
     assert len(lambda_invocations) == 2
     results = [post_call(job, LambdaContext()) for _, _, job in lambda_invocations]
     assert [r["status"] for r in results] == ["written", "duplicate"]
+    assert mem0_server.wait_idle()  # Mem0 extracts the conversation (infer=True) after answering the add
 
     # Then the next call recognises them by name, with what they said in the prompt context
     again = initiation()

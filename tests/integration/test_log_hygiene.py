@@ -7,9 +7,10 @@ botocore propagate to; they log URLs, headers or bodies), and the process' stdou
 metrics' EMF lines, anything printed). What the Lambda runtime prints for an unhandled exception
 (its message and traceback) is checked too.
 
-The self-invoke is answered at botocore's ``before-send`` hook, after botocore has built and logged
-the request, so its DEBUG lines are the ones a deployed function would write. They carry the whole
-job, which is why observability.py keeps botocore at INFO; a test below shows the leak without it.
+The self-invoke goes over the network to a local Invoke endpoint (``AWS_ENDPOINT_URL_LAMBDA``), so the
+libraries log it as a deployed function would: httpx and httpcore on the signed path (aws.py), botocore
+on the boto3 path it falls back to. botocore's DEBUG lines carry the whole job, which is why
+observability.py keeps botocore at INFO; a test below shows the leak without it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import io
 import json
 import logging
 import re
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from agentic_memory import aws
 from agentic_memory.config import get_settings
@@ -78,24 +80,38 @@ def number_forms(number: str) -> set[str]:
     return {number, digits, national, f"%2B{digits}", f"({national[:3]}) {national[3:6]}-{national[6:]}"}
 
 
-class _NoBody:
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield b""
+class _Invoke(BaseHTTPRequestHandler):
+    """Lambda's Invoke API as far as an asynchronous self-invoke needs it: keep the body, answer 202."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.server.payloads.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))  # type: ignore[attr-defined]
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
 
 
 @pytest.fixture
-def invoked() -> Iterator[list[bytes]]:
-    """Self-invocations, answered 202 at ``before-send`` (after botocore logged the request)."""
-    payloads: list[bytes] = []
-    client = aws.client("lambda")
-
-    def answer(request: Any, **_: Any) -> AWSResponse:
-        payloads.append(request.body if isinstance(request.body, bytes) else request.body.read())
-        return AWSResponse(request.url, 202, {}, _NoBody())
-
-    client.meta.events.register("before-send.lambda.Invoke", answer)
-    yield payloads
-    client.meta.events.unregister("before-send.lambda.Invoke", answer)
+def invoked(monkeypatch) -> Iterator[list[bytes]]:
+    """Self-invocations' payloads, received by a local Invoke endpoint that answers 202: the request is
+    built, signed, sent and logged by the libraries exactly as on Lambda."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Invoke)
+    server.daemon_threads = True
+    server.payloads = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"http://127.0.0.1:{server.server_address[1]}")
+    get_settings.cache_clear()
+    aws.reset_clients()
+    try:
+        yield server.payloads  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+        aws.reset_clients()
 
 
 @contextmanager
@@ -153,7 +169,7 @@ def run_the_whole_story(server: Any, invoked: list[bytes], captured: list[str], 
         (http_event("/client-data", {"caller_id": CALLER}, {"x-workspace-key": "wrong"}), client_data, 401),
         (http_event("/retrieve", {"query": QUERY, "user_id": CALLER}, {}), retrieve, 401),
         (http_event("/client-data", '{"caller_id": "' + CALLER + '"', KEY), client_data, 400),
-        (http_event("/retrieve", {"query": QUERY, "user_id": 16129782029}, KEY), retrieve, 400),
+        (http_event("/retrieve", {"query": QUERY, "user_id": [16129782029]}, KEY), retrieve, 400),
         (http_event("/post-call", body, {"elevenlabs-signature": "t=1,v0=" + "0" * 64}), post_call, 401),
         (http_event("/post-call", body, signed_headers(body, key="not-the-key")), post_call, 401),
         (http_event("/post-call", body, signed_headers(body, timestamp=1)), post_call, 401),
@@ -205,9 +221,11 @@ def test_no_secret_transcript_or_phone_number_in_any_log_line(
     check([*lines, *out.splitlines(), *err.splitlines()])
 
 
-def test_the_net_catches_a_library_that_logs_the_job(mem0_server, invoked, caplog, debug_everywhere):
-    """Why observability.py keeps botocore at INFO: at DEBUG it logs the self-invoke's whole payload.
-    Also proves the capture reaches library loggers, so the test above is not passing vacuously."""
+def test_the_net_catches_a_library_that_logs_the_job(mem0_server, invoked, caplog, debug_everywhere, monkeypatch):
+    """Why observability.py keeps botocore at INFO: at DEBUG it logs the self-invoke's whole payload (the
+    boto3 path, taken where the environment has no credentials; forced here). Also proves the capture
+    reaches library loggers, so the test above is not passing vacuously."""
+    monkeypatch.setattr(aws, "invoker", lambda settings=None: None)
     botocore = logging.getLogger("botocore")
     pinned = botocore.level
     assert pinned >= logging.INFO, "observability.QUIET_LIBRARIES should keep botocore at INFO"
@@ -218,6 +236,7 @@ def test_the_net_catches_a_library_that_logs_the_job(mem0_server, invoked, caplo
             assert post_call(http_event("/post-call", body, signed_headers(body)), LambdaContext())["statusCode"] == 200
     finally:
         botocore.setLevel(pinned)
+    assert len(invoked) == 1
     with pytest.raises(AssertionError, match="transcript text is logged: botocore"):
         check(lines, minimum=1)
 

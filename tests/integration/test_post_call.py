@@ -40,8 +40,37 @@ class TestWebhook:
         assert invocation_type == "Event"
         assert job == load_event("post_call_job.json")
 
-    def test_the_exact_invoke_call(self):
-        # Given a stubbed Lambda client expecting exactly one asynchronous self-invoke
+    def test_the_exact_signed_invoke_request(self, monkeypatch):
+        # Given credentials in the environment (as Lambda gives them) and an httpx transport that records
+        import httpx
+
+        sent: list[httpx.Request] = []
+
+        def record(request: httpx.Request) -> httpx.Response:
+            sent.append(request)
+            return httpx.Response(202, request=request)
+
+        monkeypatch.setattr(aws, "_invoker", aws.SignedInvoker(aws.get_settings(), httpx.MockTransport(record)))
+        job = Job.model_validate(load_event("post_call_job.json")).model_dump_json().encode()
+        # When the webhook arrives
+        assert deliver(post_call_body())["statusCode"] == 200
+        # Then exactly one asynchronous Invoke of this function left, SigV4-signed for Lambda, body = the job
+        [request] = sent
+        assert request.method == "POST"
+        assert str(request.url) == (
+            "https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/agentic-memory-post-call/invocations"
+        )
+        assert request.headers["X-Amz-Invocation-Type"] == "Event"
+        assert "/us-east-1/lambda/aws4_request" in request.headers["Authorization"]
+        assert request.content == job
+
+    def test_the_exact_boto3_invoke_without_credentials_in_the_environment(self, monkeypatch):
+        # Given no credentials in the environment (SnapStart) and a stubbed Lambda client expecting one invoke
+        from agentic_memory.config import get_settings
+
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+        get_settings.cache_clear()
         client = aws.client("lambda")
         job = Job.model_validate(load_event("post_call_job.json")).model_dump_json().encode()
         with Stubber(client) as stub:
@@ -96,10 +125,10 @@ class TestWebhook:
     def test_either_rotated_key_is_accepted(self, lambda_invocations, monkeypatch):
         from agentic_memory.config import get_settings
 
-        monkeypatch.setenv("ELEVENLABS_HMAC_KEY", f"old-key, {HMAC_KEY}")
+        monkeypatch.setenv("ELEVENLABS_HMAC_KEY", f"old-hmac-secret-retired, {HMAC_KEY}")
         get_settings.cache_clear()
         body = post_call_body()
-        assert deliver(body, signed_headers(body, key="old-key"))["statusCode"] == 200
+        assert deliver(body, signed_headers(body, key="old-hmac-secret-retired"))["statusCode"] == 200
         assert deliver(body, signed_headers(body, key=HMAC_KEY))["statusCode"] == 200
 
     @pytest.mark.parametrize("event_type", ["post_call_audio", "call_initiation_failure", "post_call_future_type"])
@@ -161,7 +190,8 @@ class TestWorker:
         assert [a.body["infer"] for a in adds] == [True, False, False]
         for add in adds:
             assert add.body["user_id"] == CALLER
-            assert add.body["agent_id"] == "agent_7101k0example"
+            # Never agent_id: Mem0 would file what the agent said under the agent alone (DESIGN.md 4).
+            assert "agent_id" not in add.body
             assert add.body["metadata"]["conversation_id"] == "conv_01jexample0000000000000001"
             assert add.body["metadata"]["agent_id"] == "agent_7101k0example"
         assert adds[1].body["metadata"]["kind"] == "call_summary"
@@ -169,6 +199,7 @@ class TestWorker:
 
     def test_the_same_job_twice_writes_once(self, mem0_server, dynamodb_table):
         run_worker()
+        assert mem0_server.wait_idle()  # the conversation (infer=True) is extracted after Mem0 answers
         before = mem0_server.store.count()
         assert run_worker() == {"status": "duplicate", "writes": 0}
         assert mem0_server.store.count() == before
@@ -183,22 +214,24 @@ class TestWorker:
         assert mem0_server.store.count() > 0
 
     def test_a_partial_failure_is_resumed_without_duplicates(self, mem0_server, dynamodb_table):
-        # Given the first write succeeds and Mem0 then fails with a bad request (not retried in process)
-        original = mem0_server.store.add
+        # Given the conversation write succeeds and Mem0 then refuses the summary (not retried in process)
+        original = mem0_server.store.write
         calls = []
 
-        def flaky_add(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 2:
-                raise ValueError("injected")
-            return original(*args, **kwargs)
+        def flaky_write(request):
+            if not request.infer:  # the conversation is extracted in the background; the summary is synchronous
+                calls.append(1)
+                if len(calls) == 1:
+                    raise ValueError("injected")
+            return original(request)
 
-        mem0_server.store.add = flaky_add
+        mem0_server.store.write = flaky_write
         with pytest.raises(Exception):  # noqa: B017, PT011
             run_worker()
+        assert mem0_server.wait_idle()
         first_count = mem0_server.store.count()
         # When Lambda retries the job
-        mem0_server.store.add = original
+        mem0_server.store.write = original
         assert run_worker()["writes"] == 2
         # Then the conversation write was not repeated
         conversation_adds = [
@@ -212,3 +245,39 @@ class TestWorker:
     def test_no_caller_or_malformed_job_is_dropped_not_retried(self, mem0_server, dynamodb_table):
         assert run_worker({"kind": "post_call_job", "conversation_id": "c"})["status"] == "invalid"
         assert mem0_server.requests == []
+
+
+class TestCrashWindow:
+    def test_a_worker_that_died_after_its_writes_does_not_write_again(self, mem0_server, dynamodb_table, monkeypatch):
+        # Given a worker whose three Mem0 writes land, but which dies before the last idempotency record
+        # completes; the earlier ones are lost too (as if the container died before they reached DynamoDB)
+        from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+        original = BasePersistenceLayer.save_success
+        saved = []
+
+        def die(self, *args, **kwargs):
+            saved.append(1)
+            if len(saved) < 3:
+                return original(self, *args, **kwargs)
+            raise SystemExit("the container was killed")
+
+        monkeypatch.setattr(BasePersistenceLayer, "save_success", die)
+        with pytest.raises(SystemExit):
+            run_worker()
+        monkeypatch.undo()
+        assert mem0_server.wait_idle()  # the conversation's extraction finished meanwhile
+        adds_before = len([r for r in mem0_server.requests if r.path == "/v3/memories/add/"])
+        stored_before = mem0_server.store.count()
+        # ... and its in-progress idempotency records have expired by the time Lambda retries
+        import boto3
+
+        table = boto3.resource("dynamodb").Table(dynamodb_table)
+        for item in table.scan()["Items"]:
+            table.delete_item(Key={"id": item["id"]})
+        # When Lambda retries the job
+        result = run_worker()
+        # Then what already reached Mem0 is found there and written no second time
+        assert result == {"status": "duplicate", "writes": 0}
+        assert len([r for r in mem0_server.requests if r.path == "/v3/memories/add/"]) == adds_before
+        assert mem0_server.store.count() == stored_before

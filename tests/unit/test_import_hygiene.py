@@ -51,16 +51,17 @@ if job.get("module"):
         aws_request_id = "hygiene"
         def get_remaining_time_in_millis(self):
             return 30000
-    statuses = []
+    statuses, sources = [], []
     for event in job["events"]:
         answer = handler(event, Context())
         statuses.append(answer.get("statusCode", answer.get("status")))
+        sources.append((answer.get("headers") or {}).get("x-memory-source"))
     result = None
 else:
     scope = {}
     exec(job["code"], scope)
-    statuses, result = [], scope.get("result")
-report = {"statuses": statuses, "result": result, "modules": sorted(sys.modules)}
+    statuses, sources, result = [], [], scope.get("result")
+report = {"statuses": statuses, "sources": sources, "result": result, "modules": sorted(sys.modules)}
 sys.stdout.flush()
 os.write(1, ("\\nHYGIENE " + json.dumps(report) + "\\n").encode())
 os._exit(0)
@@ -68,9 +69,26 @@ os._exit(0)
 
 
 class _InvokeStub(BaseHTTPRequestHandler):
-    """Lambda's Invoke API as far as an asynchronous self-invoke needs it: 202, nothing else."""
+    """Lambda's Invoke API as far as an asynchronous self-invoke needs it: 202, nothing else. ``GET`` is
+    a container credentials endpoint (the shape botocore's ``ContainerProvider`` reads: AccessKeyId,
+    SecretAccessKey, Token, Expiration), for the runtime that gives no credentials in the environment."""
 
     protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = json.dumps(
+            {
+                "AccessKeyId": "container",
+                "SecretAccessKey": "container",
+                "Token": "t",
+                "Expiration": "2999-01-01T00:00:00Z",
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -188,10 +206,68 @@ def test_interactive_functions_never_load_the_aws_sdk(run, module, make_event):
     assert aws_sdk_modules(report["modules"]) == []
 
 
-def test_the_webhook_loads_boto3_only_because_it_invokes(run):
+def test_client_data_reads_the_caller_profile_without_the_aws_sdk(run, moto_server):
+    # Given a profile table holding the caller's profile (moto's DynamoDB server)
+    import boto3
+
+    from agentic_memory import profile
+    from tests.conftest import PROFILE_ATTRIBUTES, PROFILE_KEY_SCHEMA
+
+    table = "hygiene-profiles"
+    client = boto3.client("dynamodb", endpoint_url=moto_server)
+    if table not in client.list_tables()["TableNames"]:
+        client.create_table(
+            TableName=table,
+            KeySchema=PROFILE_KEY_SCHEMA,
+            AttributeDefinitions=PROFILE_ATTRIBUTES,
+            BillingMode="PAY_PER_REQUEST",
+        )
+    doc = profile.empty_doc() | {"name": "Maria", "calls": 1, "last": {"started": 1, "conversation_id": "c"}}
+    client.put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": "+16129782029"},
+            "sk": {"S": "shared"},
+            "kind": {"S": "profile"},
+            "version": {"N": "1"},
+            "doc": {"S": json.dumps(doc)},
+        },
+    )
+    # When client_data serves the caller in a fresh process
+    report = run(
+        {"module": "client_data.handler", "events": [initiation()]},
+        PROFILE_TABLE=table,
+        AWS_ENDPOINT_URL_DYNAMODB=moto_server,
+    )
+    # Then it answered from the profile with a signed httpx request: no boto3, no botocore SDK module
+    assert report["statuses"] == [200]
+    assert report["sources"] == ["profile"]
+    assert "httpx_auth" in report["modules"]
+    assert aws_sdk_modules(report["modules"]) == []
+
+
+def test_the_webhook_acknowledges_without_the_aws_sdk_or_mem0(run):
+    # Given credentials in the environment, as Lambda gives them
     report = run({"module": "post_call.handler", "events": [webhook()]})
-    assert "boto3" in report["modules"]  # the self-invoke; imported on first use, in aws.py
+    # Then the self-invoke went out as signed httpx (aws.py): no boto3, no botocore SDK module
+    assert report["statuses"] == [200]
+    assert "httpx_auth" in report["modules"]
+    assert aws_sdk_modules(report["modules"]) == []
     assert "mem0.client.main" not in report["modules"]  # only the worker needs mem0
+
+
+def test_the_webhook_falls_back_to_boto3_without_credentials_in_the_environment(run, servers):
+    # Given a runtime that serves credentials from a container endpoint instead (as SnapStart does)
+    report = run(
+        {"module": "post_call.handler", "events": [webhook()]},
+        AWS_ACCESS_KEY_ID="",
+        AWS_SECRET_ACCESS_KEY="",
+        AWS_CONTAINER_CREDENTIALS_FULL_URI=f"{servers[1]}/credentials",
+    )
+    # Then the self-invoke is made with boto3 (imported on first use, in aws.py), and accepted
+    assert report["statuses"] == [200]
+    assert "boto3" in report["modules"]
+    assert "mem0.client.main" not in report["modules"]
 
 
 def test_loader_was_checked_against_the_installed_mem0ai():

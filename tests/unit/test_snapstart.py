@@ -42,7 +42,7 @@ def test_the_hook_drops_every_client_made_before_the_snapshot(runtime_hooks, mem
     # Given clients built during init (before the snapshot), with a connection each
     memory.register_snapstart_hooks()
     interactive, worker = memory.get_store("interactive"), memory.get_store("worker")
-    interactive.recent("+16129782029", 5)
+    interactive.recent("+16129782029")
     pools = [interactive._client.client, worker._client.client]
     lambda_client = aws.client("lambda")
     idempotency._state["persistence"] = object()
