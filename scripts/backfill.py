@@ -285,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         shown = {key: value for key, value in result.items() if value not in (None, 0, [], False)}
         print("reconcile: " + json.dumps(shown))
+        if result.get("status") == "disabled":
+            print(
+                "error: the stack has no ELEVENLABS_API_KEY (ElevenLabsApiKey when deployed; with make dev, in .env)",
+                file=sys.stderr,
+            )
         return 0 if result.get("status") in ("done", "partial", "throttled") else 1
 
     since = args.since

@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 "no running `make dev` found and MEM0_API_KEY is not set: start `make dev`, pass --stack NAME"
                 " for a deployed stack, or set MEM0_API_KEY (environment or .env)"
             )
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the functions' INFO lines are not for this terminal
     quiet_libraries()
     from agentic_memory import memory
     from agentic_memory.config import get_settings

@@ -221,6 +221,9 @@ class LocalStack:
         url, key = self.mem0
         if self.state.get("local_mem0") and key:
             env["MEM0_API_KEY"], env["MEM0_HOST"] = str(key), url
+        if self.state.get("local_elevenlabs") and self.state.get("elevenlabs_api_key"):
+            env["ELEVENLABS_API_KEY"] = str(self.state["elevenlabs_api_key"])
+            env["ELEVENLABS_API_BASE"] = str(self.state.get("elevenlabs_api_url") or "")
         return env
 
     def apply(self, environ: MutableMapping[str, str] | None = None) -> None:

@@ -1,7 +1,8 @@
-"""A local Lambda: run handlers with a Lambda-like context, and serve the Invoke API boto3 calls.
+"""A local Lambda: run handlers with a Lambda-like context, and serve the Invoke API (Lambda API reference).
 
-Why: `post_call` hands its job to itself with an unchanged `lambda.invoke(InvocationType="Event")`.
-Pointing `AWS_ENDPOINT_URL_LAMBDA` at `LambdaInvokeServer` makes that call land here, where the job
+Why: `post_call` hands its job to itself with an unchanged Lambda `Invoke` (`InvocationType` Event:
+SigV4-signed httpx, or boto3 where the environment holds no credentials; agentic_memory/aws.py).
+Both follow `AWS_ENDPOINT_URL_LAMBDA`: pointing it at `LambdaInvokeServer` makes that call land here, where the job
 runs on a background worker with Lambda's asynchronous semantics: a failed invocation is retried
 (`MaximumRetryAttempts`, 2 by default) after a delay, then parked in a dead-letter file whose lines
 have the shape of Lambda's on-failure destination record, so the same replay script reads both.

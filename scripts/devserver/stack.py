@@ -50,6 +50,7 @@ SHUTDOWN_ORDER = (
     "Lambda worker",
     "Lambda invoke endpoint",
     "Mem0 stand-in",
+    "ElevenLabs API stand-in",
     "DynamoDB (moto)",
     "state file",
 )
@@ -125,6 +126,8 @@ class DevStack:
         self.tables: dict[str, str] = {}
         self.mem0_url = ""
         self.local_mem0 = False
+        self.elevenlabs_api_url = ""
+        self.local_elevenlabs = False
         self.ready_seconds = 0.0
         self.api_server: HttpApiServer | None = None
         self.runtime: LambdaRuntime | None = None
@@ -182,6 +185,7 @@ class DevStack:
 
         self._start_dynamodb(template)
         self._start_mem0()
+        self._start_elevenlabs_api()
         self._set_defaults()
         self._load_functions(template)
         self.api_server.start()
@@ -204,6 +208,10 @@ class DevStack:
             "local_mem0": self.local_mem0,
             # The stand-in's per-run key (it guards a 127.0.0.1 server only), so tools can reach it too.
             "mem0_api_key": os.environ["MEM0_API_KEY"] if self.local_mem0 else None,
+            "elevenlabs_api_url": self.elevenlabs_api_url,
+            "local_elevenlabs": self.local_elevenlabs,
+            # Like the Mem0 stand-in's: a per-run key guarding a 127.0.0.1 fake, never a real one.
+            "elevenlabs_api_key": os.environ["ELEVENLABS_API_KEY"] if self.local_elevenlabs else None,
             "functions": functions,
             "tables": self.tables,
             "dead_letters": str(self.dead_letter_path),
@@ -265,8 +273,29 @@ class DevStack:
         os.environ["MEM0_API_KEY"] = key
         os.environ["MEM0_HOST"] = server.url
 
+    def _start_elevenlabs_api(self) -> None:
+        """ElevenLabs' conversations API for reconcile, backfill and a web call's mid-call lookup: the one
+        named by ELEVENLABS_API_KEY (and ELEVENLABS_API_BASE) when set, else the local fake
+        (devserver/elevenlabs_api.py), so they all work offline."""
+        if os.environ.get("ELEVENLABS_API_KEY"):
+            base = os.environ.get("ELEVENLABS_API_BASE") or "https://api.elevenlabs.io"
+            self.elevenlabs_api_url = base.rstrip("/")
+            return
+        from devserver.elevenlabs_api import ElevenLabsApiServer
+
+        key = f"local-{secrets.token_hex(8)}"
+        server = ElevenLabsApiServer(INTERNAL_HOST, 0, api_key=key).start()
+        self._closers.append(("ElevenLabs API stand-in", server.close))
+        self.elevenlabs_api_url = server.url
+        self.local_elevenlabs = True
+        os.environ["ELEVENLABS_API_KEY"] = key
+        os.environ["ELEVENLABS_API_BASE"] = server.url
+
     @staticmethod
     def _set_defaults() -> None:
+        # The local stack's own number, as the call simulator dials out from it (an outbound call sends
+        # it as the caller: DESIGN.md 3.1); .env or the shell may name others.
+        os.environ.setdefault("AGENT_PHONE_NUMBERS", "+15550100000")
         os.environ.setdefault("LOG_LEVEL", "INFO")
         os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AgenticMemory")
         # Off unless asked for: concurrent invocations share Powertools' one metric set in this process.
@@ -367,6 +396,12 @@ class DevStack:
             lines.append(f"  Mem0 stand-in                  {self.mem0_url}  store: {_shown(self.mem0_db)}")
         else:
             lines.append(f"  Mem0 Platform                  {self.mem0_url}  (MEM0_API_KEY is set)")
+        if self.local_elevenlabs:
+            lines.append(
+                f"  ElevenLabs API stand-in        {self.elevenlabs_api_url}  (conversations API, for reconcile)"
+            )
+        else:
+            lines.append(f"  ElevenLabs API                 {self.elevenlabs_api_url}  (ELEVENLABS_API_KEY is set)")
         lines += [
             f"  dead letters                   {_shown(self.dead_letter_path)}",
             "",

@@ -1,20 +1,24 @@
-"""ElevenLabs' payloads, typed: what the initiation webhook, the server tool and the post-call
-webhook send, tolerant of fields ElevenLabs adds later. Who the caller is lives in ``identity``.
+"""ElevenLabs' request bodies, typed: what the initiation webhook and the server tool send, tolerant of
+fields ElevenLabs adds later, and ``parse``. Who the caller is lives in ``identity``; the post-call
+webhook's payload in ``transcription``, which ``client_data`` and ``retrieve`` never load (eleven more
+pydantic models: docs/performance.md).
 
-Shapes follow the SDK's models (``elevenlabs`` 2.78: ``GetConversationResponseModel`` and the
-models it nests) and DESIGN.md section 3; tests/corpus holds payloads the SDK validates.
+Shapes follow DESIGN.md section 3 and ElevenLabs' personalization docs; tests/corpus holds payloads
+the SDK validates.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError, field_validator
 
 from agentic_memory.errors import BadRequest
 
 
-class _Tolerant(BaseModel):
+class Tolerant(BaseModel):
+    """The base of every ElevenLabs payload model: unknown fields kept, instances frozen."""
+
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
@@ -22,7 +26,7 @@ class _Tolerant(BaseModel):
 NumberLike = StrictStr | StrictInt | None
 
 
-class InitiationRequest(_Tolerant):
+class InitiationRequest(Tolerant):
     """Conversation-initiation webhook body: ``{"caller_id", "called_number", "agent_id", "call_sid",
     "conversation_id"}``, plus ``call_id``/``sip_headers`` on SIP (ElevenLabs personalization docs)."""
 
@@ -33,7 +37,7 @@ class InitiationRequest(_Tolerant):
     conversation_id: StrictStr | None = None
 
 
-class RetrieveRequest(_Tolerant):
+class RetrieveRequest(Tolerant):
     """The server tool's body, as ``scripts/elevenlabs_agent.py`` configures it: ``query`` from the LLM;
     ``caller_id``, ``called_number``, ``call_sid``, ``conversation_id``, ``agent_id`` bound to the
     ``system__*`` dynamic variables of the same names (null on web calls, never missing). ``user_id`` is
@@ -53,100 +57,6 @@ class RetrieveRequest(_Tolerant):
         if not value.strip():
             raise ValueError("must not be empty")
         return value.strip()
-
-
-class Turn(_Tolerant):
-    """A transcript turn: ``message`` is null on tool-call and tool-result turns; an interrupted turn
-    holds what was spoken in ``message`` and the intended text in ``original_message``."""
-
-    role: str | None = None
-    message: str | None = None
-    original_message: str | None = None
-    interrupted: bool | None = None
-    time_in_call_secs: float | None = None
-
-
-class PhoneCall(_Tolerant):
-    type: str | None = None
-    direction: str | None = None
-    external_number: str | None = None
-    agent_number: str | None = None
-    call_sid: str | None = None
-
-
-class CallMetadata(_Tolerant):
-    start_time_unix_secs: int | None = None
-    call_duration_secs: float | None = None
-    phone_call: PhoneCall | None = None
-    termination_reason: str | None = None
-    conversation_initiation_source: str | None = None
-    whatsapp: dict[str, Any] | None = None
-    deletion_settings: dict[str, Any] | None = None
-    error: Any = None
-
-
-class DataCollectionResult(_Tolerant):
-    value: Any = None
-    rationale: str | None = None
-
-
-class Analysis(_Tolerant):
-    call_successful: str | None = None
-    transcript_summary: str | None = None
-    call_summary_title: str | None = None
-    evaluation_criteria_results: dict[str, Any] = Field(default_factory=dict)
-    data_collection_results: dict[str, DataCollectionResult] = Field(default_factory=dict)
-
-    @field_validator("evaluation_criteria_results", "data_collection_results", mode="before")
-    @classmethod
-    def _null_map(cls, value: Any) -> Any:
-        if value is None:
-            return {}
-        if isinstance(value, dict):  # an entry that is null carries nothing
-            return {key: item for key, item in value.items() if item is not None}
-        return value
-
-
-class InitiationClientData(_Tolerant):
-    dynamic_variables: dict[str, Any] = Field(default_factory=dict)
-
-
-def _none_as_empty(value: Any) -> Any:
-    return {} if value is None else value
-
-
-class TranscriptionData(_Tolerant):
-    agent_id: str | None = None
-    conversation_id: str | None = None
-    status: str | None = None
-    user_id: str | None = None
-    transcript: list[Turn] = Field(default_factory=list)
-    metadata: CallMetadata = Field(default_factory=CallMetadata)
-    analysis: Analysis = Field(default_factory=Analysis)
-    conversation_initiation_client_data: InitiationClientData = Field(default_factory=InitiationClientData)
-
-    # The SDK's model makes these optional: a failed call may carry ``"analysis": null``.
-    @field_validator("metadata", "analysis", "conversation_initiation_client_data", mode="before")
-    @classmethod
-    def _null_object(cls, value: Any) -> Any:
-        return _none_as_empty(value)
-
-    @field_validator("transcript", mode="before")
-    @classmethod
-    def _null_list(cls, value: Any) -> Any:
-        return [] if value is None else value
-
-
-class PostCallEnvelope(_Tolerant):
-    """``{"type", "event_timestamp", "data"}``; ``data`` is parsed only for types we act on, so a
-    large ``post_call_audio`` is never decoded."""
-
-    type: StrictStr
-    event_timestamp: int | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
-TRANSCRIPTION = "post_call_transcription"
 
 
 def parse(model: type[BaseModel], payload: dict[str, Any], what: str) -> Any:

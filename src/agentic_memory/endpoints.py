@@ -1,25 +1,28 @@
-"""The three endpoints and the post-call worker: each handler calls exactly one function here."""
+"""The three endpoints and the post-call worker: each handler calls exactly one function here.
+
+The post-call code (``ingest`` and the webhook's models in ``transcription``) is imported by the
+functions that use it, not here: ``client_data`` and ``retrieve`` never run it, and loading it (the
+job's and the webhook's pydantic models, the job code) cost them about 6 ms of every cold start
+(docs/performance.md). The post-call handler imports ``ingest`` at init, so its functions find it loaded."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from agentic_memory import auth, aws, idempotency, identity, ingest, memory, personalize, profile
+from agentic_memory import auth, aws, idempotency, identity, memory, personalize, profile
 from agentic_memory.config import Settings, get_settings
-from agentic_memory.elevenlabs import (
-    TRANSCRIPTION,
-    InitiationRequest,
-    PostCallEnvelope,
-    RetrieveRequest,
-    TranscriptionData,
-    parse,
-)
+from agentic_memory.elevenlabs import InitiationRequest, RetrieveRequest, parse
 from agentic_memory.errors import BadRequest, DispatchFailed, MemoryUnavailable, Unauthorized
+from agentic_memory.kinds import UNKNOWN_AGENT
 from agentic_memory.observability import Metric, count, logger, mask_caller
 from agentic_memory.web import json_response, parse_json_object, parse_request, respond
+
+if TYPE_CHECKING:
+    from agentic_memory import ingest
+    from agentic_memory.transcription import TranscriptionData
 
 MAX_QUERY_CHARS = 500
 MEMORY_SOURCE_HEADER = "x-memory-source"
@@ -46,7 +49,7 @@ def _scope(agent_id: str | None, settings: Settings) -> str | None:
     """Mem0 ``app_id`` for ``MEMORY_SCOPE=agent`` (the agent's id), ``None`` for the shared scope."""
     if settings.memory_scope != "agent":
         return None
-    return agent_id.strip()[:200] if isinstance(agent_id, str) and agent_id.strip() else ingest.UNKNOWN_AGENT
+    return agent_id.strip()[:200] if isinstance(agent_id, str) and agent_id.strip() else UNKNOWN_AGENT
 
 
 def client_data(event: Any) -> dict[str, Any]:
@@ -174,6 +177,8 @@ def job_from_webhook(data: TranscriptionData, event_timestamp: Any, settings: Se
     conversation_id = (data.conversation_id or "").strip()
     if not _CONVERSATION_ID.fullmatch(conversation_id):
         raise BadRequest("data.conversation_id is missing or malformed.", code="invalid_payload")
+    from agentic_memory import ingest
+
     caller = identity.for_finished_call(data, settings)
     if not caller:
         return "no caller to remember (withheld or missing caller id)"
@@ -193,6 +198,8 @@ def job_from_webhook(data: TranscriptionData, event_timestamp: Any, settings: Se
 
 def post_call(event: Any, context: Any) -> dict[str, Any]:
     """The signed post-call webhook: verify, hand a compact job to the worker, answer at once."""
+
+    from agentic_memory.transcription import TRANSCRIPTION, PostCallEnvelope, TranscriptionData
 
     def work() -> dict[str, Any]:
         settings = get_settings()
@@ -243,6 +250,8 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dead-letter queue. Every write is idempotent (idempotency key: caller, conversation, write kind),
     so a retry never writes twice; and a write that reached Mem0 before the worker died, leaving no
     completed idempotency record, is found in Mem0 by its metadata and not written again."""
+    from agentic_memory import ingest
+
     try:
         job = ingest.Job.model_validate(event)
     except Exception:

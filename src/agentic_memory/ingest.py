@@ -23,14 +23,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from agentic_memory.config import Settings
-from agentic_memory.elevenlabs import TranscriptionData
 from agentic_memory.identity import is_identity
+from agentic_memory.kinds import KIND_CONVERSATION, KIND_FACT, KIND_SUMMARY, UNKNOWN_AGENT, fact_sentence
 from agentic_memory.names import clean_name, said_name
+from agentic_memory.transcription import TranscriptionData
 
 JOB_KIND = "post_call_job"
-KIND_CONVERSATION = "conversation"
-KIND_SUMMARY = "call_summary"
-KIND_FACT = "fact"
 MAX_TURN_CHARS = 2_000
 MAX_RAW_TURN_CHARS = 20_000  # read before redaction, cut to MAX_TURN_CHARS after
 MAX_FIELD_CHARS = 500
@@ -42,8 +40,6 @@ TURN_OVERHEAD_BYTES = len('{"role":"assistant","content":""},')
 # 2000-01-01 .. 2100-01-01: a call start outside this is no time in seconds.
 _EARLIEST, _LATEST = 946_684_800, 4_102_444_800
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-
-UNKNOWN_AGENT = "unknown-agent"
 VOICEMAIL_MARKERS = ("voicemail", "answering machine", "answering_machine", "machine_detected")
 
 
@@ -282,11 +278,6 @@ def _call_date(job: Job) -> str:
     return datetime.fromtimestamp(job.started, UTC).date().isoformat() if job.started else ""
 
 
-def _fact_sentence(key: str, value: str) -> str:
-    label = key.replace("_", " ").replace("-", " ").strip().capitalize()
-    return f"{label}: {value}"
-
-
 def plan_writes(job: Job) -> list[Write]:
     """The job as Mem0 requests: the conversation (Mem0 infers the facts), the summary verbatim, the
     collected data as explicit facts. At most three, however long the call. No ``agent_id``: the agent
@@ -323,7 +314,7 @@ def plan_writes(job: Job) -> list[Write]:
                 infer=False,
             )
         )
-    sentences = [_fact_sentence(key, value) for key, value in job.data_collection.items()]
+    sentences = [fact_sentence(key, value) for key, value in job.data_collection.items()]
     if job.caller_name:
         sentences.insert(0, f"Caller's name is {job.caller_name}.")
     if sentences:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentic_memory.config import Settings
-from agentic_memory.ingest import KIND_FACT, KIND_SUMMARY
+from agentic_memory.kinds import KIND_FACT, KIND_SUMMARY
 from agentic_memory.memory import MemoryRecord
 from agentic_memory.names import clean_name, stated_name
 

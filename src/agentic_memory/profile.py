@@ -45,16 +45,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentic_memory import aws, identity
 from agentic_memory.config import Settings, get_settings
-from agentic_memory.ingest import KIND_SUMMARY, Job, plan_writes
-from agentic_memory.ingest import _fact_sentence as fact_sentence
+from agentic_memory.kinds import KIND_SUMMARY, fact_sentence
 from agentic_memory.memory import MemoryRecord
 from agentic_memory.names import clean_name, stated_name
 from agentic_memory.observability import logger, mask_caller
 from agentic_memory.personalize import MAX_FACTS, Remembered, caller_name
+
+if TYPE_CHECKING:  # the worker's job; client_data reads profiles without loading ingest
+    from agentic_memory.ingest import Job
 
 SHARED_SCOPE = "shared"
 AGENT_SCOPE = "agent#"
@@ -240,6 +242,8 @@ def merge(current: Stored | None, job: Job, mem0: Mem0Snapshot | None = None) ->
     if mem0 is not None and not repeat and (held is None or mem0.read_at > float(held.get("read_at") or 0)):
         # Read before this call's writes: its verbatim memories (summary, collected facts) come on top;
         # what Mem0 extracts from the conversation is counted by the next call's read.
+        from agentic_memory.ingest import plan_writes  # the worker's path: client_data never loads ingest
+
         total = mem0.total + sum(len(write.messages) for write in plan_writes(job) if not write.infer)
         doc["mem0"] = {"facts": list(mem0.facts), "name": mem0.name, "total": total, "read_at": mem0.read_at}
 

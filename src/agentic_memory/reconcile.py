@@ -34,9 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from agentic_memory import conversations, endpoints, idempotency
 from agentic_memory.config import Settings, get_settings
-from agentic_memory.elevenlabs import TranscriptionData
 from agentic_memory.errors import AppError
 from agentic_memory.observability import Metric, count, logger, mask_caller
+from agentic_memory.transcription import TranscriptionData
 
 SCHEDULED_SOURCE = "aws.events"
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"

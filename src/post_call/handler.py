@@ -8,6 +8,9 @@ window events reconcile the conversation history. mem0 and boto3 load only on th
 from agentic_memory.startup import init_phase
 
 with init_phase():  # no garbage collection while the code loads (agentic_memory/startup.py)
+    from agentic_memory import tls
+
+    tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/tls.py)
     from agentic_memory import endpoints, ingest, reconcile
     from agentic_memory.observability import logger, metrics, use_service
 

@@ -3,6 +3,9 @@
 from agentic_memory.startup import init_phase
 
 with init_phase():  # no garbage collection while the code loads (agentic_memory/startup.py)
+    from agentic_memory import tls
+
+    tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/tls.py)
     from agentic_memory import endpoints, memory
     from agentic_memory.observability import logger, metrics, use_service
 

@@ -19,7 +19,7 @@ import stackfind
 
 from agentic_memory import endpoints, ingest
 from agentic_memory.config import get_settings
-from agentic_memory.elevenlabs import TranscriptionData
+from agentic_memory.transcription import TranscriptionData
 from post_call.handler import lambda_handler
 from tests.support import LambdaContext, finished_conversation
 

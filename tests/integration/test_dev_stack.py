@@ -480,8 +480,8 @@ def test_make_dev_serves_a_whole_call_and_stops_cleanly(stack: Stack) -> None:
     assert re.search(r"^ELEVENLABS_HMAC_KEY=\S{20,}$", keys, re.M)
 
     simulated = subprocess.run(
-        [sys.executable, "scripts/simulate_call.py", "--base-url", stack.url, "--env-file", str(stack.env_file),
-         "--timeout", "20"],
+        [sys.executable, "scripts/simulate_call.py", "--state", str(stack.data_dir / "dev-stack.json"),
+         "--env-file", str(stack.env_file), "--timeout", "20", "--calls", "all"],
         cwd=ROOT, env=_clean_env(), capture_output=True, text=True, timeout=90,
     )  # fmt: skip
     assert simulated.returncode == 0, f"{simulated.stdout}\n{simulated.stderr}\n--- stack:\n{stack.output[-4000:]}"

@@ -141,7 +141,8 @@ def test_without_credentials_in_the_environment_boto3_serves(monkeypatch):
 def test_a_reset_drops_the_signed_invokers_connections():
     # Given the container's invoker
     first = aws.invoker()
-    assert first is not None and aws.invoker() is first
+    assert first is not None
+    assert aws.invoker() is first
     # When the clients are reset (SnapStart's after-restore hook does this), Then a new one is made
     aws.reset_clients()
     assert first.http.is_closed

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agentic_memory.elevenlabs import InitiationRequest, PostCallEnvelope, RetrieveRequest, TranscriptionData, parse
+from agentic_memory.elevenlabs import InitiationRequest, RetrieveRequest, parse
 from agentic_memory.errors import BadRequest
+from agentic_memory.transcription import PostCallEnvelope, TranscriptionData
 
 
 def transcription(**data):

@@ -7,7 +7,8 @@ import pytest
 
 from agentic_memory import identity
 from agentic_memory.config import load_settings
-from agentic_memory.elevenlabs import InitiationRequest, RetrieveRequest, TranscriptionData
+from agentic_memory.elevenlabs import InitiationRequest, RetrieveRequest
+from agentic_memory.transcription import TranscriptionData
 
 OURS = "+15550100001"
 

@@ -200,6 +200,24 @@ def test_the_worker_loads_nothing_heavy_either(run):
 
 
 @pytest.mark.parametrize(("module", "make_event"), [("client_data.handler", initiation), ("retrieve.handler", search)])
+def test_interactive_functions_never_load_the_post_call_code(run, module, make_event):
+    # Given a fresh process serving one request of client_data or retrieve
+    report = run({"module": module, "events": [make_event()]})
+    # Then the post-call code (the job, its writes, the webhook's eleven payload models) was never loaded
+    assert report["statuses"] == [200]
+    assert not report["modules"] & {"agentic_memory.ingest", "agentic_memory.transcription", "agentic_memory.redact"}
+    assert {"agentic_memory.elevenlabs", "agentic_memory.kinds", "agentic_memory.tls"} <= report["modules"]
+
+
+def test_the_post_call_function_loads_its_code_at_init(run):
+    # Given a fresh process serving the signed webhook
+    report = run({"module": "post_call.handler", "events": [webhook()]})
+    # Then the job code and the webhook's models are loaded (the handler imports them, at init)
+    assert report["statuses"] == [200]
+    assert {"agentic_memory.ingest", "agentic_memory.transcription"} <= report["modules"]
+
+
+@pytest.mark.parametrize(("module", "make_event"), [("client_data.handler", initiation), ("retrieve.handler", search)])
 def test_interactive_functions_never_load_the_aws_sdk(run, module, make_event):
     report = run({"module": module, "events": [make_event()]})
     assert report["statuses"] == [200]

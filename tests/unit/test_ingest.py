@@ -7,9 +7,9 @@ import json
 import pytest
 
 from agentic_memory.config import load_settings
-from agentic_memory.elevenlabs import TranscriptionData
 from agentic_memory.ingest import MAX_JOB_BYTES, Job, build_job, not_remembered, plan_writes, unix_seconds
 from agentic_memory.names import said_name
+from agentic_memory.transcription import TranscriptionData
 from tests.support import load_event
 
 
