@@ -353,38 +353,7 @@ def cold(
     }
 
     def sample(name: str, module: str | None, arm_env: dict[str, str]) -> dict[str, Any]:
-        endpoint = name.removesuffix("+ids")
-        job = {
-            "module": module,
-            "function": FUNCTION,
-            "event": event[endpoint]() if module else None,
-            "watch": WATCHED,
-        }
-        before = admin.counts()
-        begun = time.perf_counter()
-        done = subprocess.run(  # nosec B603
-            [sys.executable, *python_flags, "-c", CHILD],
-            input=json.dumps(job).encode(),
-            capture_output=True,
-            env=arm_env,
-            timeout=120,
-            check=False,
-        )
-        wall = time.perf_counter() - begun
-        marker = [
-            line for line in done.stdout.decode(errors="replace").splitlines() if line.startswith("BENCH-RESULT ")
-        ]
-        if done.returncode != 0 or not marker:
-            raise RuntimeError(f"{name} sample failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
-        result = json.loads(marker[-1].removeprefix("BENCH-RESULT "))
-        if module and result["status"] != 200:
-            raise RuntimeError(f"{name} answered {result['status']}")
-        return {
-            "wall": wall,
-            "in_process": result["seconds"],
-            "loaded": result["loaded"],
-            "mem0": count_diff(before, admin.counts()),
-        }
+        return _cold_sample(module, arm_env, python_flags, event[name.removesuffix("+ids")], admin, label=name)
 
     def interleave(selected: dict[str, tuple[str | None, dict[str, str]]], rounds: int) -> dict[str, list[dict]]:
         names = list(selected)
@@ -746,8 +715,12 @@ def seed_profile(dynamodb_url: str) -> None:
         aws.reset_clients()
 
 
-def _cold_sample(module: str | None, arm_env: dict[str, str], flags: list[str], event: Any, admin: Mem0Admin) -> dict:
-    """One fresh process (CHILD): import, serve one request; wall and in-process seconds, modules, Mem0 requests."""
+def _cold_sample(
+    module: str | None, arm_env: dict[str, str], flags: list[str], event: Any, admin: Mem0Admin, *, label: str = ""
+) -> dict[str, Any]:
+    """One fresh process (CHILD): import ``module``, serve one request (``event()``; none for the naive arm).
+    Wall and in-process seconds, the modules loaded, and the Mem0 requests it made (path -> count)."""
+    label = label or str(module or "naive")
     job = {"module": module, "function": FUNCTION, "event": event() if module else None, "watch": WATCHED}
     before = admin.counts()
     begun = time.perf_counter()
@@ -762,13 +735,20 @@ def _cold_sample(module: str | None, arm_env: dict[str, str], flags: list[str], 
     wall = time.perf_counter() - begun
     marker = [line for line in done.stdout.decode(errors="replace").splitlines() if line.startswith("BENCH-RESULT ")]
     if done.returncode != 0 or not marker:
-        raise RuntimeError(f"profile cold sample failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
+        raise RuntimeError(f"{label} sample failed:\n{done.stderr.decode(errors='replace')[-2000:]}")
     result = json.loads(marker[-1].removeprefix("BENCH-RESULT "))
     if module and result["status"] != 200:
-        raise RuntimeError(f"{module} answered {result['status']}")
-    made = count_diff(before, admin.counts())
-    memories = sum(n for path, n in made.items() if "/memories" in path)
-    return {"wall": wall, "in_process": result["seconds"], "loaded": result["loaded"], "mem0_memory_requests": memories}
+        raise RuntimeError(f"{label} answered {result['status']}")
+    return {
+        "wall": wall,
+        "in_process": result["seconds"],
+        "loaded": result["loaded"],
+        "mem0": count_diff(before, admin.counts()),
+    }
+
+
+def _memory_requests(sample: dict[str, Any]) -> int:
+    return sum(n for path, n in sample["mem0"].items() if "/memories" in path)
 
 
 def profile_cold(
@@ -817,7 +797,7 @@ def profile_cold(
             "in_process_ms": round(statistics.median(s["in_process"] for s in runs) * 1000, 1),
             "ratio_wall": round(wall / naive_wall, 3),
             "loaded": sorted({m for s in runs for m in s["loaded"]}),
-            "mem0_memory_requests": max(s["mem0_memory_requests"] for s in runs),
+            "mem0_memory_requests": max(_memory_requests(s) for s in runs),
             "samples": len(runs),
         }
     return result

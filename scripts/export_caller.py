@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import re
 import sys
@@ -37,20 +36,12 @@ if str(ROOT / "scripts") not in sys.path:
 
 import stackfind  # noqa: E402
 
-from devserver.envfile import apply_env_file  # noqa: E402
-
 _NUMBERS = re.compile(r"\+?\d[\d\s().\-]{5,}\d")
 
 
 def redact(text: object) -> str:
     """An error safe to print: Mem0's errors carry request URLs, which may hold the number."""
     return _NUMBERS.sub("<number>", " ".join(str(text).split()))[:200]
-
-
-def quiet_libraries() -> None:
-    """mem0 logs a failed request's URL at ERROR and httpx every URL at INFO."""
-    logging.getLogger("mem0").setLevel(logging.CRITICAL)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def write_private(path: Path, text: str) -> None:
@@ -76,22 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     stackfind.add_arguments(parser)
     args = parser.parse_args(argv)
 
-    try:
-        target = stackfind.resolve(args, required=False)
-    except stackfind.TargetError as exc:
-        return stackfind.fail(exc)
-    if target is not None:
-        target.apply()
-    else:
-        apply_env_file(args.env_file)
-        if not os.environ.get("MEM0_API_KEY"):
-            return stackfind.fail(
-                "no running `make dev` found and MEM0_API_KEY is not set: start `make dev`, pass --stack NAME"
-                " for a deployed stack, or set MEM0_API_KEY (environment or .env)"
-            )
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    quiet_libraries()
+    failed = stackfind.configure_memory_access(args, args.env_file)
+    if failed is not None:
+        return failed
     from agentic_memory import caller_data
     from agentic_memory.config import get_settings
     from agentic_memory.identity import from_operator_input

@@ -19,8 +19,6 @@ that none remain. Output shows the caller masked. Exit status: 0 done (or nothin
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import re
 import sys
 import time
@@ -38,8 +36,6 @@ from agentic_memory.observability import mask_caller  # noqa: E402
 sys.path.insert(0, str(ROOT / "scripts"))
 import stackfind  # noqa: E402
 
-from devserver.envfile import apply_env_file  # noqa: E402
-
 PAGE = 100
 VERIFY_ATTEMPTS = 3
 _NUMBERS = re.compile(r"\+?\d[\d\s().\-]{5,}\d")
@@ -48,13 +44,6 @@ _NUMBERS = re.compile(r"\+?\d[\d\s().\-]{5,}\d")
 def redact(text: object) -> str:
     """An error safe to print: mem0's errors carry the request URL, and delete's URL holds the number."""
     return _NUMBERS.sub("<number>", " ".join(str(text).split()))[:200]
-
-
-def quiet_libraries() -> None:
-    """mem0 logs a failed request's URL at ERROR (delete's has ``?user_id=+1...``) and httpx logs every
-    URL at INFO; with no logging configured, Python would print the ERROR lines to stderr."""
-    logging.getLogger("mem0").setLevel(logging.CRITICAL)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def count(store: Any, user_id: str) -> tuple[int, bool]:
@@ -92,21 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     stackfind.add_arguments(parser)
     args = parser.parse_args(argv)
 
-    try:
-        target = stackfind.resolve(args, required=False)
-    except stackfind.TargetError as exc:
-        return stackfind.fail(exc)
-    if target is not None:
-        target.apply()
-    else:
-        apply_env_file(args.env_file)
-        if not os.environ.get("MEM0_API_KEY"):
-            return stackfind.fail(
-                "no running `make dev` found and MEM0_API_KEY is not set: start `make dev`, pass --stack NAME"
-                " for a deployed stack, or set MEM0_API_KEY (environment or .env)"
-            )
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the functions' INFO lines are not for this terminal
-    quiet_libraries()
+    failed = stackfind.configure_memory_access(args, args.env_file)
+    if failed is not None:
+        return failed
     from agentic_memory import memory
     from agentic_memory.config import get_settings
 

@@ -119,6 +119,37 @@ def resolve(
     return target
 
 
+def configure_memory_access(args: argparse.Namespace, env_file: Path) -> int | None:
+    """For scripts that read or change a caller's memories in-process (forget, export): configure this
+    process for the stack the flags name or the running `make dev`, else from ``env_file``; keep the
+    functions' INFO lines and mem0's/httpx's request URLs (which may hold the number) off the terminal.
+
+    Returns None when configured, else the exit status after one `error: ...` line.
+    """
+    import logging
+
+    try:
+        target = resolve(args, required=False)
+    except TargetError as exc:
+        return fail(exc)
+    if target is not None:
+        target.apply()
+    else:
+        from devserver.envfile import apply_env_file
+
+        apply_env_file(env_file)
+        if not os.environ.get("MEM0_API_KEY"):
+            return fail(
+                "no running `make dev` found and MEM0_API_KEY is not set: start `make dev`, pass --stack NAME"
+                " for a deployed stack, or set MEM0_API_KEY (environment or .env)"
+            )
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # nothing here flushes metrics
+    logging.getLogger("mem0").setLevel(logging.CRITICAL)  # a failed request's URL, at ERROR
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # every URL, at INFO
+    return None
+
+
 def find_running(*, required: bool = True, deployed: bool = True) -> LocalStack | None:
     """The one live `make dev` under LOCAL_DIR."""
     live = statefile.running(LOCAL_DIR)

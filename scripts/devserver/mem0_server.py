@@ -388,44 +388,28 @@ _MIGRATIONS = {
 # (v2-memory-filters.mdx, notes 1.3 "the `*` wildcard (non-null only)"); anything else matches exactly.
 # Expired memories are hidden unless show_expired (memory-expiration page; the date is inclusive).
 # Metadata conditions are checked by `_metadata_match` (equality, ne, contains: v2-memory-filters.mdx).
+_SQL_SCOPE = (  # the entities and the metadata conditions; a constant, never built from input
+    "(:user_id IS NULL OR (:user_id = '*' AND m.user_id IS NOT NULL) OR m.user_id = :user_id)"
+    " AND (:agent_id IS NULL OR (:agent_id = '*' AND m.agent_id IS NOT NULL) OR m.agent_id = :agent_id)"
+    " AND (:run_id IS NULL OR (:run_id = '*' AND m.run_id IS NOT NULL) OR m.run_id = :run_id)"
+    " AND (:app_id IS NULL OR (:app_id = '*' AND m.app_id IS NOT NULL) OR m.app_id = :app_id)"
+    " AND (:metadata_filter IS NULL OR metadata_match(m.metadata, :metadata_filter))"
+)
+_SQL_LIVE = " AND (:show_expired OR m.expires_on IS NULL OR m.expires_on >= :today)"
+# The statements below join constants only (B608 sees the "+" and cannot tell).
 _SQL_SEARCH = (
-    "SELECT m.*, bm25(memories_fts) AS bm FROM memories_fts JOIN memories AS m ON m.seq = memories_fts.rowid"
-    " WHERE memories_fts MATCH :match"
-    " AND (:user_id IS NULL OR (:user_id = '*' AND m.user_id IS NOT NULL) OR m.user_id = :user_id)"
-    " AND (:agent_id IS NULL OR (:agent_id = '*' AND m.agent_id IS NOT NULL) OR m.agent_id = :agent_id)"
-    " AND (:run_id IS NULL OR (:run_id = '*' AND m.run_id IS NOT NULL) OR m.run_id = :run_id)"
-    " AND (:app_id IS NULL OR (:app_id = '*' AND m.app_id IS NOT NULL) OR m.app_id = :app_id)"
-    " AND (:show_expired OR m.expires_on IS NULL OR m.expires_on >= :today)"
-    " AND (:metadata_filter IS NULL OR metadata_match(m.metadata, :metadata_filter))"
-    " ORDER BY bm, m.created_at DESC, m.seq DESC LIMIT :limit"
+    "SELECT m.*, bm25(memories_fts) AS bm FROM memories_fts JOIN memories AS m ON m.seq = memories_fts.rowid"  # nosec B608
+    " WHERE memories_fts MATCH :match AND "
+    + _SQL_SCOPE
+    + _SQL_LIVE
+    + " ORDER BY bm, m.created_at DESC, m.seq DESC LIMIT :limit"
 )
-_SQL_COUNT = (
-    "SELECT COUNT(*) FROM memories AS m"
-    " WHERE (:user_id IS NULL OR (:user_id = '*' AND m.user_id IS NOT NULL) OR m.user_id = :user_id)"
-    " AND (:agent_id IS NULL OR (:agent_id = '*' AND m.agent_id IS NOT NULL) OR m.agent_id = :agent_id)"
-    " AND (:run_id IS NULL OR (:run_id = '*' AND m.run_id IS NOT NULL) OR m.run_id = :run_id)"
-    " AND (:app_id IS NULL OR (:app_id = '*' AND m.app_id IS NOT NULL) OR m.app_id = :app_id)"
-    " AND (:show_expired OR m.expires_on IS NULL OR m.expires_on >= :today)"
-    " AND (:metadata_filter IS NULL OR metadata_match(m.metadata, :metadata_filter))"
-)
+_SQL_COUNT = "SELECT COUNT(*) FROM memories AS m WHERE " + _SQL_SCOPE + _SQL_LIVE  # nosec B608
 _SQL_PAGE = (
-    "SELECT m.* FROM memories AS m"
-    " WHERE (:user_id IS NULL OR (:user_id = '*' AND m.user_id IS NOT NULL) OR m.user_id = :user_id)"
-    " AND (:agent_id IS NULL OR (:agent_id = '*' AND m.agent_id IS NOT NULL) OR m.agent_id = :agent_id)"
-    " AND (:run_id IS NULL OR (:run_id = '*' AND m.run_id IS NOT NULL) OR m.run_id = :run_id)"
-    " AND (:app_id IS NULL OR (:app_id = '*' AND m.app_id IS NOT NULL) OR m.app_id = :app_id)"
-    " AND (:show_expired OR m.expires_on IS NULL OR m.expires_on >= :today)"
-    " AND (:metadata_filter IS NULL OR metadata_match(m.metadata, :metadata_filter))"
-    " ORDER BY order_key(m.id), m.id LIMIT :limit OFFSET :offset"
+    "SELECT m.* FROM memories AS m"  # nosec B608
+    " WHERE " + _SQL_SCOPE + _SQL_LIVE + " ORDER BY order_key(m.id), m.id LIMIT :limit OFFSET :offset"
 )
-_SQL_DELETE_ALL = (
-    "DELETE FROM memories AS m"
-    " WHERE (:user_id IS NULL OR (:user_id = '*' AND m.user_id IS NOT NULL) OR m.user_id = :user_id)"
-    " AND (:agent_id IS NULL OR (:agent_id = '*' AND m.agent_id IS NOT NULL) OR m.agent_id = :agent_id)"
-    " AND (:run_id IS NULL OR (:run_id = '*' AND m.run_id IS NOT NULL) OR m.run_id = :run_id)"
-    " AND (:app_id IS NULL OR (:app_id = '*' AND m.app_id IS NOT NULL) OR m.app_id = :app_id)"
-    " AND (:metadata_filter IS NULL OR metadata_match(m.metadata, :metadata_filter))"
-)
+_SQL_DELETE_ALL = "DELETE FROM memories AS m WHERE " + _SQL_SCOPE  # nosec B608
 # Writes: duplicates are looked for in exactly the same scope (a NULL id must be NULL there too).
 # infer=False drops exact repeats (direct-import.mdx, notes 2.3: "de-duplicated by a text hash");
 # extraction drops a fact the scope already holds, in any case or punctuation (notes 2.2: a near

@@ -38,25 +38,15 @@ ACCEPTED = 202
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-def client(service: str) -> Any:
-    found = _clients.get(service)
-    if found is None:
-        with _lock:
-            found = _clients.get(service)
-            if found is None:
-                import boto3
-                from botocore.config import Config
-
-                found = _clients[service] = boto3.client(
-                    service,
-                    config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}),
-                )
-    return found
+# botocore Config arguments per profile: the worker's (a job can wait) and a waiting caller's.
+_PROFILES: dict[str, dict[str, Any]] = {
+    "worker": {"connect_timeout": 2, "read_timeout": 5, "retries": {"max_attempts": 3, "mode": "standard"}},
+    "interactive": {"connect_timeout": 0.3, "read_timeout": 0.5, "retries": {"max_attempts": 2, "mode": "standard"}},
+}
 
 
-def interactive_client(service: str) -> Any:
-    """A client for a request a caller waits on: short timeouts, one retry. Cached like ``client``."""
-    key = f"{service}#interactive"
+def _boto3_client(service: str, profile: str) -> Any:
+    key = f"{service}#{profile}"
     found = _clients.get(key)
     if found is None:
         with _lock:
@@ -65,13 +55,18 @@ def interactive_client(service: str) -> Any:
                 import boto3
                 from botocore.config import Config
 
-                found = _clients[key] = boto3.client(
-                    service,
-                    config=Config(
-                        connect_timeout=0.3, read_timeout=0.5, retries={"max_attempts": 2, "mode": "standard"}
-                    ),
-                )
+                found = _clients[key] = boto3.client(service, config=Config(**_PROFILES[profile]))
     return found
+
+
+def client(service: str) -> Any:
+    """The container's boto3 client for ``service``: connect 2 s, read 5 s, 3 attempts."""
+    return _boto3_client(service, "worker")
+
+
+def interactive_client(service: str) -> Any:
+    """A client for a request a caller waits on: short timeouts, one retry. Cached like ``client``."""
+    return _boto3_client(service, "interactive")
 
 
 def service_url(service: str, settings: Settings, override: str | None) -> str:

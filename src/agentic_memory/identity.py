@@ -67,10 +67,10 @@ WITHHELD_WORDS = frozenset(
         "caller id blocked",
     }
 )
-# Numbers that stand for a withheld caller. Twilio presents a blocked caller ID as +266696687
-# ("ANONYMOUS" on a keypad), also seen as 266696687 and +7378742833 ("RESTRICTED"), +86282452253
-# ("UNKNOWN"), +8656696 ("UNAVAIL") (Twilio support: "Why am I getting calls from these strange numbers?").
-WITHHELD_NUMBERS = frozenset({"266696687", "7378742833", "86282452253", "8656696", "0000000000", "0"})
+# Numbers that stand for a withheld caller: Twilio presents them as the keypad spelling of a word
+# (Twilio help centre, "Why am I getting calls from these strange numbers?", article 223179988):
+# 266696687 ANONYMOUS, 7378742833 RESTRICTED, 2562533 BLOCKED, 8656696 UNKNOWN, 86282452253 UNAVAILABLE.
+WITHHELD_NUMBERS = frozenset({"266696687", "7378742833", "2562533", "8656696", "86282452253", "0000000000", "0"})
 
 _URI = re.compile(r"^(?:(?P<display>.*?)\s*<(?P<inner>[^<>]*)>|(?P<bare>.*))$", re.S)
 _SCHEME = re.compile(r"^(?:tel|sip|sips|whatsapp|wa):", re.I)

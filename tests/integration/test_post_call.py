@@ -281,3 +281,26 @@ class TestCrashWindow:
         assert result == {"status": "duplicate", "writes": 0}
         assert len([r for r in mem0_server.requests if r.path == "/v3/memories/add/"]) == adds_before
         assert mem0_server.store.count() == stored_before
+
+
+class TestRetention:
+    def test_every_write_carries_the_expiration_date(
+        self, monkeypatch, mem0_server, dynamodb_table, lambda_invocations
+    ):
+        # Given MEMORY_RETENTION_DAYS=30 and a call that started on 2026-11-21 (DESIGN.md section 6)
+        monkeypatch.setenv("MEMORY_RETENTION_DAYS", "30")
+        assert deliver(post_call_body())["statusCode"] == 200
+        [(_, _, job)] = lambda_invocations
+        # When the worker writes it
+        assert run_worker(job)["status"] == "written"
+        # Then every Mem0 add carries Mem0's expiration_date, 30 days on
+        adds = [r.body for r in mem0_server.requests if r.path == "/v3/memories/add/"]
+        assert len(adds) == 3
+        assert {add["expiration_date"] for add in adds} == {"2026-12-21"}
+
+    def test_without_retention_nothing_expires(self, mem0_server, dynamodb_table, lambda_invocations):
+        deliver(post_call_body())
+        run_worker(lambda_invocations[0][2])
+        adds = [r.body for r in mem0_server.requests if r.path == "/v3/memories/add/"]
+        assert adds
+        assert all("expiration_date" not in add for add in adds)

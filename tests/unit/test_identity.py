@@ -63,8 +63,12 @@ class TestPhoneNumbers:
             "PRIVATE",
             "<sip:anonymous@anonymous.invalid>",
             "sip:anonymous@example.com",
-            "+266696687",  # Twilio's keypad number for an anonymous caller
+            "+266696687",  # Twilio's keypad numbers for withheld callers: ANONYMOUS,
             "266696687",
+            "+7378742833",  # RESTRICTED
+            "+2562533",  # BLOCKED
+            "+8656696",  # UNKNOWN
+            "+86282452253",  # UNAVAILABLE
             "3232",  # a SIP extension
             "{{system__caller_id}}",
             "",
