@@ -353,7 +353,7 @@ def cold(
     }
 
     def sample(name: str, module: str | None, arm_env: dict[str, str]) -> dict[str, Any]:
-        return _cold_sample(module, arm_env, python_flags, event[name.removesuffix("+ids")], admin, label=name)
+        return _cold_sample(module, arm_env, python_flags, event.get(name.removesuffix("+ids")), admin, label=name)
 
     def interleave(selected: dict[str, tuple[str | None, dict[str, str]]], rounds: int) -> dict[str, list[dict]]:
         names = list(selected)
