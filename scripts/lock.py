@@ -27,11 +27,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Installed with --no-deps (see the docstring). Checked against src/agentic_memory/memory.py's CHECKED_MEM0AI.
+# Installed with --no-deps (see the docstring). Checked against src/agentic_memory/mem0_import.py's CHECKED_MEM0AI.
 MEM0 = "mem0ai==2.2.1"
 # What src/ and mem0's client import at run time (mem0/client/*.py, mem0/exceptions.py,
 # mem0/memory/setup.py), each with its own dependencies. mem0ai does not declare `requests`, though
-# mem0/client/main.py imports it at module level; posthog is left out (memory.py: telemetry stays off).
+# mem0/client/main.py imports it at module level; posthog is left out (mem0_import.py, memory.py: telemetry stays off).
 LAYER = [
     "aws-lambda-powertools==3.37.0",
     "pydantic==2.13.5",

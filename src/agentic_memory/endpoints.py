@@ -3,7 +3,9 @@
 The post-call code (``ingest`` and the webhook's models in ``transcription``) is imported by the
 functions that use it, not here: ``client_data`` and ``retrieve`` never run it, and loading it (the
 job's and the webhook's pydantic models, the job code) cost them about 6 ms of every cold start
-(docs/performance.md). The post-call handler imports ``ingest`` at init, so its functions find it loaded."""
+(docs/performance.md). The post-call handler imports ``ingest`` at init, so its functions find it loaded.
+The caller profile (``profile``) is imported the same way: ``retrieve`` never reads it, and
+``prepare_client_data`` loads it in ``client_data``'s init."""
 
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from agentic_memory import auth, aws, idempotency, identity, memory, personalize, profile
+from agentic_memory import auth, aws, idempotency, identity, memory, personalize
 from agentic_memory.config import Settings, get_settings
-from agentic_memory.elevenlabs import InitiationRequest, RetrieveRequest, parse
+from agentic_memory.elevenlabs import InitiationRequest, RetrieveRequest, parse, prepare
 from agentic_memory.errors import BadRequest, DispatchFailed, MemoryUnavailable, Unauthorized
 from agentic_memory.kinds import UNKNOWN_AGENT
 from agentic_memory.observability import Metric, count, logger, mask_caller
@@ -52,9 +54,28 @@ def _scope(agent_id: str | None, settings: Settings) -> str | None:
     return agent_id.strip()[:200] if isinstance(agent_id, str) and agent_id.strip() else UNKNOWN_AGENT
 
 
+def prepare_client_data() -> None:
+    """``client_data``'s init-phase work, so its first request does not wait on it: the request model's
+    validator, mem0's client (its constructor pings Mem0 unless the org and project ids are set) and the
+    caller profile's reader. Never raises: a missing setting or an unreachable Mem0 shows on requests."""
+    from agentic_memory import profile
+
+    prepare(InitiationRequest)
+    memory.preload()
+    profile.preload()
+
+
+def prepare_retrieve() -> None:
+    """``retrieve``'s init-phase work: the request model's validator and mem0's client. Never raises."""
+    prepare(RetrieveRequest)
+    memory.preload()
+
+
 def client_data(event: Any) -> dict[str, Any]:
     """Conversation initiation: what we remember of the caller, as dynamic variables. Always 200
     once authenticated and well-formed; Mem0 being slow or down only makes the caller look new."""
+
+    from agentic_memory import profile  # loaded at init by prepare_client_data
 
     def work() -> dict[str, Any]:
         settings = get_settings()
@@ -250,7 +271,7 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dead-letter queue. Every write is idempotent (idempotency key: caller, conversation, write kind),
     so a retry never writes twice; and a write that reached Mem0 before the worker died, leaving no
     completed idempotency record, is found in Mem0 by its metadata and not written again."""
-    from agentic_memory import ingest
+    from agentic_memory import ingest, profile
 
     try:
         job = ingest.Job.model_validate(event)

@@ -4,13 +4,9 @@ Three things here are deliberate, each because of a mem0ai 2.2.1 pitfall (DESIGN
 
 * ``import mem0`` runs ``mem0/__init__.py``, which also imports the open-source ``Memory`` stack
   (qdrant_client, numpy, grpc, sqlalchemy, openai): about a second of cold start we never use.
-  ``_memory_client_class`` registers the ``mem0`` package without running that file, then imports
-  only ``mem0.client.main``. Upstream fix, not yet released: https://github.com/mem0ai/mem0/pull/6165.
-  With telemetry off it also stands in for ``mem0.memory.telemetry``, which would import PostHog for
-  nothing. The layer leaves PostHog out (layer/requirements.txt), so ``MEM0_TELEMETRY=true`` there
-  logs one warning and keeps telemetry off: calls work as before. Checked against mem0ai==2.2.1
-  (``CHECKED_MEM0AI``); tests/unit/test_import_hygiene.py fails if an upgrade breaks it, and the
-  loader falls back to a plain import if the layout changes.
+  ``agentic_memory.mem0_import`` loads only ``mem0.client.main`` (and with telemetry off, no PostHog).
+  The layer leaves PostHog out (layer/requirements.txt), so ``MEM0_TELEMETRY=true`` there logs one
+  warning and keeps telemetry off: calls work as before.
 * mem0 reads ``MEM0_DIR`` and ``MEM0_TELEMETRY`` at import time (it creates the directory, which
   fails on Lambda's read-only home, and starts PostHog). They are set before the first import.
 * The constructor pings ``/v1/ping/`` with a 300 s timeout and no retries, to learn the org and
@@ -24,7 +20,6 @@ invocations so the connection pool (and its TLS session) is reused too.
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -33,14 +28,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
+from agentic_memory import mem0_import
 from agentic_memory.config import Settings, get_settings
 from agentic_memory.errors import MemoryUnavailable
 from agentic_memory.observability import logger, mem0_call
-
-CHECKED_MEM0AI = "2.2.1"
 
 
 def _prepare_environment(settings: Settings) -> None:
@@ -54,80 +47,18 @@ def _telemetry_enabled() -> bool:
     return os.environ.get("MEM0_TELEMETRY", "True").lower() in ("true", "1", "yes")
 
 
-class _TelemetryOff:
-    """What mem0's ``client_telemetry`` is when telemetry is off: no PostHog client, every call a no-op."""
-
-    posthog = None
-    user_id = None
-
-    def capture_event(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def capture_identify(self, *args: Any, **kwargs: Any) -> bool:
-        return False
-
-    def close(self) -> None:
-        return None
-
-
-def _telemetry_off_module() -> ModuleType:
-    """A stand-in for ``mem0.memory.telemetry`` that skips ``import posthog`` (~50 ms of cold start).
-
-    Used with telemetry off, where mem0's real module does nothing either (and without posthog, where it
-    cannot be imported). It provides the names
-    mem0ai 2.2.1's client imports from it; a version importing more fails the lean import, and the
-    loader then falls back to the full one (tests/unit/test_import_hygiene.py notices).
-    """
-    module = ModuleType("mem0.memory.telemetry")
-    module.MEM0_TELEMETRY = False  # type: ignore[attr-defined]
-    module.client_telemetry = _TelemetryOff()  # type: ignore[attr-defined]
-    module.capture_client_event = _noop  # type: ignore[attr-defined]
-    module.capture_event = _noop  # type: ignore[attr-defined]
-    return module
-
-
-def _noop(*args: Any, **kwargs: Any) -> None:
-    return None
-
-
-class _ImportOnUse(ModuleType):
-    """Stands in for a module until one of its attributes is used, then imports it (and leaves it in
-    ``sys.modules``). ``mem0.client.main`` imports ``requests`` at module level for ``AsyncMemoryClient``
-    only; the sync client never uses it, and requests with urllib3 cost ~25 ms of cold start."""
-
-    def __getattr__(self, name: str) -> Any:
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), name)
-
-
 def _memory_client_class() -> type:
-    """``mem0.client.main.MemoryClient``, imported without ``mem0/__init__.py``'s heavy imports."""
-    if "mem0" not in sys.modules:
-        spec = importlib.util.find_spec("mem0")
-        if spec is not None and spec.submodule_search_locations:
-            package = importlib.util.module_from_spec(spec)
-            package.__version__ = importlib.metadata.version("mem0ai")
-            sys.modules["mem0"] = package
-            if not _telemetry_enabled():
-                sys.modules["mem0.memory.telemetry"] = _telemetry_off_module()
-            elif importlib.util.find_spec("posthog") is None:  # the layer leaves it out: never fail a call
-                logger.warning(
-                    "MEM0_TELEMETRY is on but posthog is not installed (the layer leaves it out): mem0 telemetry"
-                    " stays off. To send it, add posthog to LAYER in scripts/lock.py and run make lock."
-                )
-                sys.modules["mem0.memory.telemetry"] = _telemetry_off_module()
-    lazy = sys.modules.setdefault("requests", _ImportOnUse("requests"))
-    try:
-        from mem0.client.main import MemoryClient
-    except ImportError:  # a future layout: pay for the full import rather than fail
-        for name in [name for name in sys.modules if name == "mem0" or name.startswith("mem0.")]:
-            del sys.modules[name]
-        from mem0 import MemoryClient
-    finally:  # later imports of requests get the real module; mem0's reference imports it when used
-        if sys.modules.get("requests") is lazy and isinstance(lazy, _ImportOnUse):
-            del sys.modules["requests"]
-    return MemoryClient
+    """``mem0.client.main.MemoryClient``, loaded the lean way (``agentic_memory.mem0_import``). With
+    telemetry switched on but PostHog absent (the layer leaves it out), one warning says how to ship
+    it and telemetry stays off: failing calls over analytics would break them for nothing."""
+    telemetry = _telemetry_enabled()
+    if telemetry and "mem0" not in sys.modules and importlib.util.find_spec("posthog") is None:
+        logger.warning(
+            "MEM0_TELEMETRY is on but posthog is not installed (the layer leaves it out): mem0 telemetry"
+            " stays off. To send it, add posthog to LAYER in scripts/lock.py and run make lock."
+        )
+        telemetry = False
+    return mem0_import.memory_client_class(telemetry=telemetry)
 
 
 @dataclass(frozen=True, slots=True)

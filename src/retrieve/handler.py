@@ -6,11 +6,12 @@ with init_phase():  # no garbage collection while the code loads (agentic_memory
     from agentic_memory import tls
 
     tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/tls.py)
-    from agentic_memory import endpoints, memory
+    from agentic_memory import endpoints
     from agentic_memory.observability import logger, metrics, use_service
 
-    # Load mem0's client during Lambda's init phase (full CPU) rather than while the caller hears silence.
-    memory.preload()
+    # Build mem0's client and the request model during Lambda's init phase (full CPU) rather than while
+    # the caller hears silence.
+    endpoints.prepare_retrieve()
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from agentic_memory import memory, startup
+from agentic_memory import mem0_import, startup
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def unimported(monkeypatch: pytest.MonkeyPatch):
 
 def test_a_stand_in_imports_the_real_module_when_an_attribute_is_first_used(monkeypatch, unimported):
     # Given a stand-in where the module would be, bound the way `import wsgiref` binds it
-    stand_in = memory._ImportOnUse(unimported)
+    stand_in = mem0_import.ImportOnUse(unimported)
     monkeypatch.setitem(sys.modules, unimported, stand_in)
     bound = importlib.import_module(unimported)
     assert bound is stand_in
@@ -44,11 +44,11 @@ def test_a_stand_in_imports_the_real_module_when_an_attribute_is_first_used(monk
 
 def test_a_stand_in_never_used_imports_nothing(monkeypatch, unimported):
     # Given a stand-in, bound by an import
-    monkeypatch.setitem(sys.modules, unimported, memory._ImportOnUse(unimported))
+    monkeypatch.setitem(sys.modules, unimported, mem0_import.ImportOnUse(unimported))
     bound = importlib.import_module(unimported)
     # Then, as long as no attribute is used, the real module is not imported (type() reads no attribute)
-    assert type(bound) is memory._ImportOnUse
-    assert type(sys.modules[unimported]) is memory._ImportOnUse
+    assert type(bound) is mem0_import.ImportOnUse
+    assert type(sys.modules[unimported]) is mem0_import.ImportOnUse
 
 
 def test_the_init_phase_pauses_collection_then_freezes_and_resumes_it(monkeypatch):

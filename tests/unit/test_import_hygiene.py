@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from agentic_memory import memory
+from agentic_memory import mem0_import
 from tests.support import (
     HMAC_KEY,
     ROOT,
@@ -209,6 +209,39 @@ def test_interactive_functions_never_load_the_post_call_code(run, module, make_e
     assert {"agentic_memory.elevenlabs", "agentic_memory.kinds", "agentic_memory.tls"} <= report["modules"]
 
 
+def test_retrieve_never_loads_the_caller_profile(run):
+    # Given a fresh process serving one tool call (the profile is client_data's and the worker's)
+    report = run({"module": "retrieve.handler", "events": [search()]})
+    # Then the profile code (its DynamoDB reader and the worker's merge) was never loaded
+    assert report["statuses"] == [200]
+    assert "agentic_memory.profile" not in report["modules"]
+
+
+MODELS_AFTER_INIT = """
+import importlib
+importlib.import_module("{handler}")
+from agentic_memory import elevenlabs
+result = {{
+    "initiation": elevenlabs.InitiationRequest.__pydantic_complete__,
+    "retrieve": elevenlabs.RetrieveRequest.__pydantic_complete__,
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("handler", "built"),
+    [
+        ("client_data.handler", {"initiation": True, "retrieve": False}),
+        ("retrieve.handler", {"initiation": False, "retrieve": True}),
+    ],
+)
+def test_each_interactive_function_builds_only_its_own_request_model_at_init(run, handler, built):
+    # Given a fresh process that has only imported the handler (Lambda's init phase)
+    report = run({"code": MODELS_AFTER_INIT.format(handler=handler)})
+    # Then the request model it serves is built already, and the other one's validator never is
+    assert report["result"] == built
+
+
 def test_the_post_call_function_loads_its_code_at_init(run):
     # Given a fresh process serving the signed webhook
     report = run({"module": "post_call.handler", "events": [webhook()]})
@@ -289,8 +322,8 @@ def test_the_webhook_falls_back_to_boto3_without_credentials_in_the_environment(
 
 
 def test_loader_was_checked_against_the_installed_mem0ai():
-    # Revisit _memory_client_class (and its telemetry stand-in) before changing this pin.
-    assert importlib.metadata.version("mem0ai") == memory.CHECKED_MEM0AI
+    # Revisit agentic_memory.mem0_import (and its telemetry stand-in) before changing this pin.
+    assert importlib.metadata.version("mem0ai") == mem0_import.CHECKED_MEM0AI
 
 
 LOADER = """
