@@ -66,8 +66,8 @@ WATCHED = (*HEAVY, "boto3", "botocore", "posthog", "requests", "h2")
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
 HANDLERS = {"client_data": "client_data.handler", "retrieve": "retrieve.handler", "post_call": "post_call.handler"}
 # Every timing verdict is a ratio of two things measured in the same run, so a busy machine slows both.
-# Cold start + first request, over the naive arm's (median wall times). client_data's and retrieve's are issue
-# 14's, below what their libraries alone take (docs/performance.md, "The floor"): reported, not judged.
+# Cold start + first request, over the naive arm's (median wall times). client_data's and retrieve's are the first
+# target (issue 14), at about what their libraries alone take (docs/performance.md, "The floor"): reported, not judged.
 TARGETS = {"client_data": 0.2, "retrieve": 0.2, "post_call": 0.3}
 # The libraries client_data and retrieve cannot do without, doing the same outside work with none of our
 # domain code (CHILD's "libraries" arm): Powertools, libphonenumber, mem0ai's MemoryClient and its one call.
