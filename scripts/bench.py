@@ -757,6 +757,7 @@ def seed_profile(dynamodb_url: str) -> None:
     from agentic_memory import aws, profile
     from agentic_memory.config import get_settings
     from agentic_memory.ingest import Job
+    from devserver.sam_template import Template
 
     client = boto3.client(
         "dynamodb",
@@ -765,15 +766,7 @@ def seed_profile(dynamodb_url: str) -> None:
         aws_access_key_id=FAKE_AWS,
         aws_secret_access_key=FAKE_AWS,
     )
-    client.create_table(
-        TableName=PROFILE_TABLE_NAME,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    Template.read().tables()["PROFILE_TABLE"].create(client, PROFILE_TABLE_NAME)
     job = Job(
         conversation_id="conv_bench_profile",
         caller_id=PROFILE_CALLER,

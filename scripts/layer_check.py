@@ -42,6 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from devserver.sam_template import Template
+
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 LAYER_MAKEFILE = ROOT / "layer" / "Makefile"
@@ -244,22 +246,12 @@ def dynamodb() -> Iterator[tuple[str, str, str]]:
             aws_access_key_id=FAKE_AWS,
             aws_secret_access_key=FAKE_AWS,
         )
-        client.create_table(
-            TableName=f"idempotency-{stamp}",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+        tables = Template.read().tables()
+        yield (
+            url,
+            tables["IDEMPOTENCY_TABLE"].create(client, f"idempotency-{stamp}"),
+            tables["PROFILE_TABLE"].create(client, f"profiles-{stamp}"),
         )
-        client.create_table(
-            TableName=f"profiles-{stamp}",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield url, f"idempotency-{stamp}", f"profiles-{stamp}"
     finally:
         server.stop()
 

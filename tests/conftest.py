@@ -22,7 +22,11 @@ import pytest  # noqa: E402
 
 from agentic_memory import aws, idempotency, memory, profile  # noqa: E402
 from agentic_memory.config import get_settings  # noqa: E402
+from devserver.sam_template import Template  # noqa: E402
 from tests.support import HMAC_KEY, WORKSPACE_KEY  # noqa: E402
+
+# The DynamoDB tables as template.yaml defines them (keys, billing, TTL), by the variable naming each.
+TABLES = Template.read().tables()
 
 MANAGED = (
     "MEM0_API_KEY",
@@ -100,12 +104,7 @@ def dynamodb_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws():
         import boto3
 
-        boto3.client("dynamodb").create_table(
-            TableName="idempotency",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        TABLES["IDEMPOTENCY_TABLE"].create(boto3.client("dynamodb"), "idempotency")
         monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
         _reset_process_state(aws_clients=False)
         yield "idempotency"
@@ -124,10 +123,6 @@ def elevenlabs_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         get_settings.cache_clear()
         yield server
         conversations.reset_client()
-
-
-PROFILE_KEY_SCHEMA = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
-PROFILE_ATTRIBUTES = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}]
 
 
 @pytest.fixture(scope="session")
@@ -158,18 +153,8 @@ def profile_table(monkeypatch: pytest.MonkeyPatch, moto_server: str) -> Iterator
     suffix = uuid.uuid4().hex[:10]
     names = {"profile": f"profiles-{suffix}", "idempotency": f"idempotency-{suffix}"}
     client = boto3.client("dynamodb", endpoint_url=moto_server)
-    client.create_table(
-        TableName=names["profile"],
-        KeySchema=PROFILE_KEY_SCHEMA,
-        AttributeDefinitions=PROFILE_ATTRIBUTES,
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.create_table(
-        TableName=names["idempotency"],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    TABLES["PROFILE_TABLE"].create(client, names["profile"])
+    TABLES["IDEMPOTENCY_TABLE"].create(client, names["idempotency"])
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server)
     monkeypatch.setenv("PROFILE_TABLE", names["profile"])
     monkeypatch.setenv("IDEMPOTENCY_TABLE", names["idempotency"])

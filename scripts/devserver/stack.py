@@ -243,17 +243,7 @@ class DevStack:
 
         client = boto3.client("dynamodb", endpoint_url=self.dynamodb_url, region_name=REGION)
         for variable, table in template.tables().items():
-            client.create_table(
-                TableName=table.name,
-                KeySchema=table.key_schema,
-                AttributeDefinitions=table.attribute_definitions,
-                BillingMode=table.billing_mode,
-            )
-            if table.ttl_attribute:
-                client.update_time_to_live(
-                    TableName=table.name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
-                )
+            table.create(client)
             os.environ[variable] = table.name
             self.tables[variable] = table.name
 

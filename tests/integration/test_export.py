@@ -19,6 +19,7 @@ import stackfind
 from agentic_memory import caller_data, profile
 from agentic_memory.config import get_settings
 from post_call.handler import lambda_handler
+from tests.conftest import TABLES
 from tests.support import CALLER, LambdaContext, finished_conversation, http_event, post_call_body, signed_headers
 
 OTHER = "+16125550147"
@@ -37,15 +38,7 @@ def _no_running_stack(monkeypatch, tmp_path):
 @pytest.fixture
 def held(mem0_server, dynamodb_table, lambda_invocations, monkeypatch):
     """Two callers' calls written through the webhook and the worker, which also keeps their profiles."""
-    boto3.client("dynamodb").create_table(  # as template.yaml's ProfileTable
-        TableName=PROFILE_TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    TABLES["PROFILE_TABLE"].create(boto3.client("dynamodb"), PROFILE_TABLE)
     monkeypatch.setenv("PROFILE_TABLE", PROFILE_TABLE)
     get_settings.cache_clear()
     for conversation_id, caller in (("conv_export_1", CALLER), ("conv_export_2", OTHER)):

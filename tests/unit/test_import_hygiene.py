@@ -262,17 +262,12 @@ def test_client_data_reads_the_caller_profile_without_the_aws_sdk(run, moto_serv
     import boto3
 
     from agentic_memory import profile
-    from tests.conftest import PROFILE_ATTRIBUTES, PROFILE_KEY_SCHEMA
+    from tests.conftest import TABLES
 
     table = "hygiene-profiles"
     client = boto3.client("dynamodb", endpoint_url=moto_server)
     if table not in client.list_tables()["TableNames"]:
-        client.create_table(
-            TableName=table,
-            KeySchema=PROFILE_KEY_SCHEMA,
-            AttributeDefinitions=PROFILE_ATTRIBUTES,
-            BillingMode="PAY_PER_REQUEST",
-        )
+        TABLES["PROFILE_TABLE"].create(client, table)
     doc = profile.empty_doc() | {"name": "Maria", "calls": 1, "last": {"started": 1, "conversation_id": "c"}}
     client.put_item(
         TableName=table,
