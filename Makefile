@@ -23,6 +23,8 @@ $(STAMP): requirements.txt layer/requirements.txt
 	@echo "==> installing the pinned development dependencies into $(VENV) (about a minute, once)"
 	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements.txt \
 		| grep -E --line-buffered '^(Collecting|Installing|Successfully|ERROR)' ; test $${PIPESTATUS[0]} -eq 0
+	@# The virtualenv knows the project's source, so tools run from the top (lint-imports) find agentic_memory.
+	$(PY) -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_path('purelib'), 'agentic-memory-src.pth').write_text(str(pathlib.Path('src').resolve()) + '\\n')"
 	@echo "==> $(VENV) is ready"
 	@touch $@
 
@@ -50,10 +52,11 @@ integration: $(STAMP) ## integration tests only
 infra: $(STAMP) ## template tests only
 	$(PY) -m pytest tests/infra
 
-lint: $(STAMP) ## ruff (style and bugs) and bandit (security) over src, scripts and tests
+lint: $(STAMP) ## ruff (style and bugs), bandit (security), and the architecture's import rules (import-linter)
 	$(PY) -m ruff check src scripts tests
 	$(PY) -m ruff format --check src scripts tests
 	$(PY) -m bandit -q -c pyproject.toml -r src scripts
+	PYTHONPATH=src $(VENV)/bin/lint-imports --no-cache
 
 validate: $(STAMP) ## transform template.yaml with the SAM translator and cfn-lint both
 	$(PY) scripts/validate_template.py

@@ -6,7 +6,7 @@
     python scripts/backfill.py --reconcile                              # one scheduled reconcile, now
 
 How: the stack's own post-call function does the work. Each step invokes it synchronously with a
-"reconcile window" event (src/agentic_memory/reconcile.py): it lists the conversations that started in
+"reconcile window" event (src/agentic_memory/worker/reconcile.py): it lists the conversations that started in
 the window, oldest first, and sends every finished one that was never ingested through the webhook's
 job path (identity, skip rules, redaction, idempotent writes) with the stack's own settings, Mem0 and
 tables, until its time runs short; it answers where to carry on. So nothing here needs the ElevenLabs
@@ -44,7 +44,7 @@ if str(ROOT / "scripts") not in sys.path:
 
 import stackfind  # noqa: E402
 
-WINDOW_KIND = "reconcile_window"  # agentic_memory.reconcile.WINDOW_KIND
+WINDOW_KIND = "reconcile_window"  # agentic_memory.worker.reconcile.WINDOW_KIND
 SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 CHECKPOINT_DIR = ROOT / ".local" / "backfill"
 COUNTED = ("recovered", "candidates", "already", "not_remembered", "unfinished", "failed_calls", "settling", "gone")

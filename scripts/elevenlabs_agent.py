@@ -65,9 +65,10 @@ from elevenlabs.types import (
     WebhookToolApiSchemaConfigInput,
 )
 
-from agentic_memory.auth import WORKSPACE_KEY_HEADER
 from agentic_memory.config import load_settings
-from agentic_memory.personalize import VARIABLES, Remembered, variables
+from agentic_memory.domain.dynamic_variables import VARIABLES, variables
+from agentic_memory.domain.remembered import Remembered
+from agentic_memory.edge.auth import WORKSPACE_KEY_HEADER
 
 OUTPUTS = {"client_data": "ClientDataApiUrl", "retrieve": "RetrieveApiUrl", "post_call": "PostCallApiUrl"}
 HEADER = "X-Workspace-Key"  # the header name as configured; HTTP header names are case-insensitive
@@ -81,7 +82,7 @@ DISCLOSURES = ("greet", "verify")
 # Tool body parameter -> the ElevenLabs system dynamic variable it is bound to. Only system variables:
 # they exist on every conversation, null where they do not apply (web calls), so binding them never
 # fails a call (ElevenLabs dynamic-variables docs; platform-notes/elevenlabs.md sections 2 and 3). The
-# names match agentic_memory.elevenlabs.RetrieveRequest.
+# names match agentic_memory.edge.requests.RetrieveRequest.
 SYSTEM_BINDINGS = {
     "caller_id": "system__caller_id",
     "called_number": "system__called_number",

@@ -4,10 +4,10 @@
     python scripts/export_caller.py web:user-42 --output request-123.json
     python scripts/export_caller.py 6129782029 --stack agentic-memory --output -   # a deployed stack, to stdout
 
-"Everything" is defined once, in src/agentic_memory/caller_data.py, and scripts/forget_caller.py
+"Everything" is defined once, in src/agentic_memory/operator_tools/caller_records.py, and scripts/forget_caller.py
 erases the same: every Mem0 memory of the caller (all agent scopes, superseded facts included, paged
 200 at a time) and the caller's profile item when the stack has a profile table. The caller is read as
-the functions read one (agentic_memory.identity: a phone number in any common form, web:<id>,
+the functions read one (agentic_memory.domain.identity: a phone number in any common form, web:<id>,
 whatsapp:<id>). Which stack: as every script finds it (scripts/stackfind.py); with no flag and no
 `make dev` running, Mem0 comes from the environment and .env.
 
@@ -70,17 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     failed = stackfind.configure_memory_access(args, args.env_file)
     if failed is not None:
         return failed
-    from agentic_memory import caller_data
     from agentic_memory.config import get_settings
-    from agentic_memory.identity import from_operator_input
+    from agentic_memory.domain.identity import from_operator_input
     from agentic_memory.observability import mask_caller
+    from agentic_memory.operator_tools import caller_records
 
     identity = from_operator_input(args.caller, get_settings())
     if identity is None:
         return stackfind.fail("not a caller: give a phone number, web:<id> or whatsapp:<id> (not withheld)")
     masked = mask_caller(identity)
     try:
-        document: dict[str, Any] = caller_data.export(identity)
+        document: dict[str, Any] = caller_records.export(identity)
     except Exception as exc:
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         print(

@@ -30,7 +30,7 @@ SRC = ROOT / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
-from agentic_memory.identity import WEB, from_operator_input, namespaced  # noqa: E402
+from agentic_memory.domain.identity import WEB, from_operator_input, namespaced  # noqa: E402
 from agentic_memory.observability import mask_caller  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -47,11 +47,11 @@ def redact(text: object) -> str:
 
 
 def count(store: Any, user_id: str) -> tuple[int, bool]:
-    """How much is held about ``user_id`` (Mem0 memories and the caller profile: ``caller_data``, the one
+    """How much is held about ``user_id`` (Mem0 memories and the caller profile: ``caller_records``, the one
     definition export_caller.py shares), and whether that is exact (it is: every page is read)."""
-    from agentic_memory import caller_data
+    from agentic_memory.operator_tools import caller_records
 
-    return sum(caller_data.counts(user_id, store).values()), True
+    return sum(caller_records.counts(user_id, store).values()), True
 
 
 def confirmed(user_id: str, total: int, exact: bool) -> bool:
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = stackfind.configure_memory_access(args, args.env_file)
     if failed is not None:
         return failed
-    from agentic_memory import memory
     from agentic_memory.config import get_settings
+    from agentic_memory.stores import mem0 as memory
 
     settings = get_settings()
     if args.user_id is not None:
@@ -119,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         print("Not confirmed: nothing was deleted.")
         return 1
     try:
-        from agentic_memory import caller_data
+        from agentic_memory.operator_tools import caller_records
 
-        caller_data.erase(user_id, store)  # everything export_caller.py exports
+        caller_records.erase(user_id, store)  # everything export_caller.py exports
         remaining = count(store, user_id)[0]
         for _ in range(VERIFY_ATTEMPTS - 1):
             if remaining == 0:

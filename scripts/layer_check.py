@@ -53,7 +53,7 @@ LAYER_TARGET = "build-Mem0Layer"  # template.yaml's logical id: sam build runs `
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
 # Import names of what mem0ai declares for its self-hosted Memory; none of it belongs in the layer.
 NOT_IN_LAYER = ("numpy", "qdrant_client", "openai", "sqlalchemy", "grpc", "google", "posthog", "h2")
-# Imported at module level by mem0.client.main, but only when used (agentic_memory.memory's lean loader):
+# Imported at module level by mem0.client.main, but only when used (agentic_memory.stores.mem0_loader):
 # never loaded by a request, so the check asks that they can be.
 DEFERRED = ("requests",)
 LIMIT_MB = 40.0  # docs/performance.md: the layer's target, unzipped
@@ -429,7 +429,7 @@ def _verify(runs: dict[str, Run], mem0_paths: dict[str, list[str]]) -> None:
             fail(name, f"a site-packages directory was on sys.path: {run.path}")
         if run.unimportable:
             fail(name, f"not importable from the layer: {run.unimportable}")
-        # The one warning expected: telemetry asked for without PostHog in the layer (agentic_memory.memory).
+        # The one warning expected: telemetry asked for without PostHog in the layer (agentic_memory.stores.mem0).
         problems = [line for line in run.problems() if "posthog is not installed" not in line]
         if problems:
             fail(name, f"logged a problem: {problems[0][:500]}")

@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from agentic_memory.auth import sign  # noqa: E402
+from agentic_memory.edge.auth import sign  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import stackfind  # noqa: E402

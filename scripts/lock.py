@@ -27,16 +27,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Installed with --no-deps (see the docstring). Checked against src/agentic_memory/mem0_import.py's CHECKED_MEM0AI.
+# Installed with --no-deps (see the docstring). Checked against CHECKED_MEM0AI in
+# src/agentic_memory/stores/mem0_loader.py.
 MEM0 = "mem0ai==2.2.1"
 # What src/ and mem0's client import at run time (mem0/client/*.py, mem0/exceptions.py,
 # mem0/memory/setup.py), each with its own dependencies. mem0ai does not declare `requests`, though
-# mem0/client/main.py imports it at module level; posthog is left out (mem0_import.py, memory.py: telemetry stays off).
+# mem0/client/main.py imports it at module level; posthog is left out (stores/mem0_loader.py,
+# stores/mem0.py: telemetry stays off).
 LAYER = [
     "aws-lambda-powertools==3.37.0",
     "pydantic==2.13.5",
     "httpx==0.28.1",
-    # client_data signs its one DynamoDB read with AWS4Auth instead of loading boto3 (src/agentic_memory/profile.py)
+    # client_data signs its one DynamoDB read with AWS4Auth instead of loading boto3
+    # (src/agentic_memory/stores/profile_reader.py)
     "httpx-auth==0.23.1",
     "requests==2.34.2",
     "phonenumberslite==9.0.42",
@@ -53,6 +56,7 @@ DEV = [
     "cfn-lint==1.58.0",
     "aws-sam-translator==1.115.0",
     "elevenlabs==2.78.0",
+    "import-linter==2.16",
 ]
 SAM = ["aws-sam-cli==1.170.0"]
 

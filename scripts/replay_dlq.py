@@ -93,7 +93,7 @@ class Letter:
 
 def parse_letter(ref: str, raw: str, receipt: str | None = None) -> Letter:
     """Read Lambda's destination record; a record that is not a post-call job gets a ``problem``."""
-    from agentic_memory.ingest import Job
+    from agentic_memory.domain.job import Job
 
     letter = Letter(ref=ref, raw=raw, receipt=receipt)
     try:

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SIGNED_DIR = ROOT / ".local" / "events"
 sys.path.insert(0, str(ROOT / "src"))
 
-from agentic_memory.auth import sign  # noqa: E402
+from agentic_memory.edge.auth import sign  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from devserver.envfile import first_secret, parse_env_file  # noqa: E402

@@ -63,7 +63,7 @@ TOOL_BINDINGS = {
 
 try:  # the repository's own signer, so the simulator exercises the code the function verifies with
     sys.path.insert(0, str(ROOT / "src"))
-    from agentic_memory.auth import sign
+    from agentic_memory.edge.auth import sign
 except (ImportError, SyntaxError):  # src or its dependencies do not load here: the same HMAC, by hand
 
     def sign(body: bytes, secret: str, timestamp: int) -> str:

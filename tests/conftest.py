@@ -20,8 +20,16 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-from agentic_memory import aws, idempotency, memory, profile  # noqa: E402
 from agentic_memory.config import get_settings  # noqa: E402
+from agentic_memory.edge import retrieve  # noqa: E402
+from agentic_memory.stores import (  # noqa: E402
+    aws_clients,
+    idempotency,
+    lambda_invoke,
+    mem0,
+    profile_reader,
+)
+from agentic_memory.stores import profile_table as profile_store  # noqa: E402
 from devserver.sam_template import Template  # noqa: E402
 from tests.support import HMAC_KEY, WORKSPACE_KEY  # noqa: E402
 
@@ -52,16 +60,16 @@ MANAGED = (
 )
 
 
-def _reset_process_state(*, aws_clients: bool = True) -> None:
-    from agentic_memory import endpoints
-
+def _reset_process_state(*, aws: bool = True) -> None:
     get_settings.cache_clear()
-    endpoints._web_callers.clear()
-    memory.reset_clients()
+    retrieve.reset()
+    mem0.reset_clients()
     idempotency.reset()
-    profile.reset()
-    if aws_clients:
-        aws.reset_clients()
+    profile_reader.reset()
+    profile_store.reset()
+    if aws:
+        aws_clients.reset_clients()
+        lambda_invoke.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -92,7 +100,7 @@ def mem0_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with running_mem0_server(api_key="test-mem0-key") as server:
         monkeypatch.setenv("MEM0_HOST", server.url)
         monkeypatch.setenv("MEM0_API_KEY", "test-mem0-key")
-        _reset_process_state(aws_clients=False)
+        _reset_process_state(aws=False)
         yield server
 
 
@@ -106,7 +114,7 @@ def dynamodb_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
         TABLES["IDEMPOTENCY_TABLE"].create(boto3.client("dynamodb"), "idempotency")
         monkeypatch.setenv("IDEMPOTENCY_TABLE", "idempotency")
-        _reset_process_state(aws_clients=False)
+        _reset_process_state(aws=False)
         yield "idempotency"
 
 
@@ -114,7 +122,7 @@ def dynamodb_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def elevenlabs_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The local fake of ElevenLabs' conversations API (scripts/devserver/elevenlabs_api.py), with
     ELEVENLABS_API_KEY and ELEVENLABS_API_BASE pointing at it; ``.app`` holds conversations and knobs."""
-    from agentic_memory import conversations
+    from agentic_memory.stores import conversations_api as conversations
     from devserver.elevenlabs_api import running_elevenlabs_api
 
     with running_elevenlabs_api(api_key="test-elevenlabs-key") as server:
@@ -173,7 +181,7 @@ class Invocations(list):
 
 @pytest.fixture
 def lambda_invocations(monkeypatch: pytest.MonkeyPatch) -> Iterator[Invocations]:
-    """Captures the self-invoke on both of its paths (``aws.invoke_async``), so the whole path runs but
+    """Captures the self-invoke on both of its paths (``lambda_invoke.invoke_async``), so the whole path runs but
     nothing leaves the machine: the signed httpx request (credentials in the environment, as on Lambda and
     in these tests) at httpx's transport, after httpx-auth has signed it; and boto3's ``lambda.invoke`` (no
     credentials in the environment) at botocore's ``before-call`` hook. ``fail_with`` is raised from
@@ -184,7 +192,7 @@ def lambda_invocations(monkeypatch: pytest.MonkeyPatch) -> Iterator[Invocations]
     from botocore.awsrequest import AWSResponse
 
     calls = Invocations()
-    client = aws.client("lambda")
+    client = aws_clients.client("lambda")
     invoke_path = re.compile(r"/2015-03-31/functions/[^/]+/invocations")
     send = httpx.HTTPTransport.handle_request
 

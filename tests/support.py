@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentic_memory.auth import sign
+from agentic_memory.edge.auth import sign
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"

@@ -48,5 +48,10 @@ class DispatchFailed(AppError):
     code = "dispatch_failed"
 
 
-class MemoryUnavailable(Exception):
-    """Mem0 did not answer in time or answered with an error (never shown to callers as a 5xx)."""
+class Unavailable(Exception):
+    """An outside service (Mem0, DynamoDB, ElevenLabs' API) did not answer in time or answered with an
+    error. Never shown to callers as a 5xx: the call goes on without what it would have given."""
+
+
+class MemoryUnavailable(Unavailable):
+    """Mem0 in particular could not be used (no key, the client's ping failed, a request failed)."""

@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -75,6 +76,19 @@ class Metric:
 
 def count(name: str, value: float = 1) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def count_intake(result: Any) -> None:
+    """Count and log what the one path from a conversation to a job decided (``domain.job``'s
+    ``job_for_conversation``, used by the webhook and reconcile alike): a call a skip rule left out
+    (``CallNotRemembered``), or the personal data a job's texts had redacted (``PiiRedacted``, counts per
+    kind only, never values)."""
+    if getattr(result, "rule", None):
+        count(Metric.CALL_NOT_REMEMBERED)
+    redacted = getattr(result, "redacted", None)
+    if redacted:
+        count(Metric.PII_REDACTED, sum(redacted.values()))
+        logger.info("personal data redacted before storage", extra={"redacted": dict(redacted)})
 
 
 @contextmanager

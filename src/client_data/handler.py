@@ -3,19 +3,19 @@
 from agentic_memory.startup import init_phase
 
 with init_phase():  # no garbage collection while the code loads (agentic_memory/startup.py)
-    from agentic_memory import tls
+    from agentic_memory.stores import tls
 
-    tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/tls.py)
-    from agentic_memory import endpoints
+    tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/stores/tls.py)
+    from agentic_memory.edge import client_data
     from agentic_memory.observability import logger, metrics, use_service
 
     # Build mem0's client, the caller profile's reader and the request model during Lambda's init phase
     # (full CPU) rather than while a caller waits.
-    endpoints.prepare_client_data()
+    client_data.prepare()
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
     use_service("client-data")
-    return endpoints.client_data(event)
+    return client_data.handle(event)

@@ -1,26 +1,28 @@
 """ElevenLabs post-call webhook (HTTP) and its asynchronous worker (self-invocation), one function.
 
-The HTTP path verifies, queues a job for this same function and answers at once; the job path
-writes the memories; the scheduled event (EventBridge, only with an ElevenLabs API key) and backfill's
-window events reconcile the conversation history. mem0 and boto3 load only on the path that needs them.
+The HTTP path (``edge.post_call``) verifies, queues a job for this same function and answers at once;
+the job path (``worker.job_runner``) writes the memories; the scheduled event (EventBridge, only with an
+ElevenLabs API key) and backfill's window events reconcile the conversation history (``worker.reconcile``).
+mem0 and boto3 load only on the path that needs them.
 """
 
 from agentic_memory.startup import init_phase
 
 with init_phase():  # no garbage collection while the code loads (agentic_memory/startup.py)
-    from agentic_memory import tls
+    from agentic_memory.stores import tls
 
-    tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/tls.py)
-    from agentic_memory import endpoints, ingest, reconcile
+    tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/stores/tls.py)
+    from agentic_memory.edge import post_call
     from agentic_memory.observability import logger, metrics, use_service
+    from agentic_memory.worker import job_runner, reconcile
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event, context):
     use_service("post-call")
-    if ingest.is_job(event):
-        return endpoints.run_job(event, context)
+    if job_runner.is_job(event):
+        return job_runner.run_job(event, context)
     if reconcile.is_reconcile_event(event):
         return reconcile.handle(event, context)
-    return endpoints.post_call(event, context)
+    return post_call.handle(event, context)

@@ -42,7 +42,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def sources() -> list[Path]:
     return sorted(
-        path.relative_to(ROOT / "src") for package in PACKAGES for path in (ROOT / "src" / package).glob("*.py")
+        path.relative_to(ROOT / "src") for package in PACKAGES for path in (ROOT / "src" / package).rglob("*.py")
     )
 
 
@@ -68,7 +68,7 @@ def test_every_module_ships_with_bytecode_that_is_never_revalidated(built):
 def test_the_functions_run_from_that_bytecode_without_reading_the_sources(tmp_path):
     # Given a built function whose shared package's source was then broken (the .pyc is left as built)
     built = build("PostCallFunction", tmp_path)
-    (built / "agentic_memory" / "endpoints.py").write_text("this is not python\n")
+    (built / "agentic_memory" / "edge" / "post_call.py").write_text("this is not python\n")
     # When a fresh interpreter that may write no bytecode (/var/task is read-only) imports the handler
     done = subprocess.run(  # nosec B603
         [sys.executable, "-B", "-c", "import post_call.handler"],

@@ -84,7 +84,7 @@ def test_an_interactive_function_answers_from_mem0_with_only_the_layer(report, n
     assert report.mem0_paths[name][0] == "GET /v1/ping/"  # the client's constructor, in the init phase
     assert "mem0.client.main" in run.modules
     if name == "client_data":  # the caller profile's GetItem, signed by httpx-auth, before Mem0
-        assert {"httpx_auth", "agentic_memory.profile"} <= run.modules
+        assert {"httpx_auth", "agentic_memory.stores.profile_reader"} <= run.modules
         assert answer["headers"].get("x-memory-source") == "mem0"  # no profile yet: Mem0 answered
     assert run.outside == []
     assert not [entry for entry in run.path if "site-packages" in entry or ".venv" in entry]

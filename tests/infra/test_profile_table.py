@@ -1,4 +1,4 @@
-"""The caller profile table in template.yaml: what profile.py needs from it, and who may do what.
+"""The caller profile table in template.yaml: what stores/profile_table.py needs from it, and who may do what.
 
 DESIGN.md section 6 and issue 11: on demand, TTL on the profile's expiry, point-in-time recovery,
 encryption; client-data may only read it, the worker may write it (and nothing more).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentic_memory import profile
+from agentic_memory.stores import profile_table as profile
 
 
 def props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def test_the_table_is_on_demand_encrypted_recoverable_and_expires_profiles(cfn):
     assert spec["BillingMode"] == "PAY_PER_REQUEST"
     assert spec["SSESpecification"] == {"SSEEnabled": True}
     assert spec["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    # TTL on the attribute profile.py writes the expiry to
+    # TTL on the attribute stores/profile_table.py writes the expiry to
     assert spec["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert "expires_at" in profile.MANAGED
 
@@ -56,7 +56,7 @@ def test_the_key_is_the_one_profile_py_reads_and_writes(cfn):
         {"AttributeName": "pk", "AttributeType": "S"},
         {"AttributeName": "sk", "AttributeType": "S"},
     ]
-    assert set(profile._key("+14155550123", "agent_1")) == {"pk", "sk"}
+    assert set(profile.item_key("+14155550123", "agent_1")) == {"pk", "sk"}
 
 
 def test_client_data_and_the_worker_get_the_table_and_retrieve_does_not(cfn):

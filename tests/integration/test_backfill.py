@@ -17,9 +17,10 @@ import backfill
 import pytest
 import stackfind
 
-from agentic_memory import endpoints, ingest
 from agentic_memory.config import get_settings
-from agentic_memory.transcription import TranscriptionData
+from agentic_memory.domain.conversation import TranscriptionData
+from agentic_memory.domain.job import job_for_conversation
+from agentic_memory.domain.memory_writes import plan_writes
 from post_call.handler import lambda_handler
 from tests.support import LambdaContext, finished_conversation
 
@@ -59,8 +60,8 @@ class InProcess:
 def writes_per_call() -> int:
     """The Mem0 adds one sample call makes, as the webhook's own path plans them."""
     data = TranscriptionData.model_validate(finished_conversation("conv_x"))
-    job = endpoints.job_from_webhook(data, None, get_settings())
-    return len(ingest.plan_writes(job))
+    job = job_for_conversation(data, None, get_settings())
+    return len(plan_writes(job))
 
 
 @pytest.fixture

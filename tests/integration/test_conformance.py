@@ -12,7 +12,7 @@ from elevenlabs.types.conversation_initiation_client_data_request_input import (
 )
 from elevenlabs.webhooks_custom import WebhooksClient
 
-from agentic_memory.auth import sign, verify_signature
+from agentic_memory.edge.auth import sign, verify_signature
 from agentic_memory.errors import Unauthorized
 from client_data.handler import lambda_handler as client_data
 from tests.support import CALLER, WORKSPACE_KEY, LambdaContext, body_of, http_event, post_call_body

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from agentic_memory.web import parse_request
+from agentic_memory.edge.http import parse_request
 from devserver.http_api import FunctionFailed, HttpApi, HttpApiServer, build_event, to_http_response
 from devserver.lambda_invoke import LambdaInvokeServer, LambdaRuntime, LocalFunction
 from devserver.sam_template import Function, Route, Template

@@ -21,10 +21,11 @@ from elevenlabs.types import (
     WebhookToolConfigInput,
 )
 
-from agentic_memory import identity
 from agentic_memory.config import load_settings
-from agentic_memory.elevenlabs import RetrieveRequest
-from agentic_memory.personalize import BEGIN, END, VARIABLES, Remembered, variables
+from agentic_memory.domain import identity
+from agentic_memory.domain.dynamic_variables import BEGIN, END, VARIABLES, variables
+from agentic_memory.domain.remembered import Remembered
+from agentic_memory.edge.requests import RetrieveRequest
 from tests.support import ROOT
 
 API_KEY = "xi-test-api-key-0123456789"

@@ -16,8 +16,9 @@ import forget_caller
 import pytest
 import stackfind
 
-from agentic_memory import caller_data, profile
 from agentic_memory.config import get_settings
+from agentic_memory.operator_tools import caller_records
+from agentic_memory.stores import profile_table as profile_store
 from post_call.handler import lambda_handler
 from tests.conftest import TABLES
 from tests.support import CALLER, LambdaContext, finished_conversation, http_event, post_call_body, signed_headers
@@ -63,16 +64,16 @@ def test_the_export_holds_every_memory_and_the_profile_of_that_caller_only(held,
     # Then it names the caller and holds all of their Mem0 records, nobody else's, and their profile
     stored = held.store.get_all({"user_id": CALLER}, page_size=200)[1]
     assert document["caller"] == CALLER
-    assert document["counts"] == {"mem0_memories": len(stored), "caller_profile": len(profile.export(CALLER))}
+    assert document["counts"] == {"mem0_memories": len(stored), "caller_profile": len(profile_store.export(CALLER))}
     assert document["counts"]["caller_profile"] >= 1
     assert len(stored) > 0
     assert {record["id"] for record in document["mem0_memories"]} == {record["id"] for record in stored}
     assert {record["user_id"] for record in document["mem0_memories"]} == {CALLER}
     assert {record["metadata"]["conversation_id"] for record in document["mem0_memories"]} == {"conv_export_1"}
     # The worker kept a profile of the call; the export holds it as the profile module reads it
-    assert document["caller_profile"] == profile.export(CALLER)
+    assert document["caller_profile"] == profile_store.export(CALLER)
     assert document["caller_profile"][0]["profile"]
-    assert set(document["holdings"]) == set(caller_data.HOLDINGS)
+    assert set(document["holdings"]) == set(caller_records.HOLDINGS)
     # And the file is the operator's alone; the terminal shows the caller masked
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     printed = capsys.readouterr()
@@ -112,7 +113,7 @@ def test_forget_erases_exactly_what_export_exports(held, tmp_path, capsys):
     after = json.loads((tmp_path / "after.json").read_text())
     assert after["counts"] == {"mem0_memories": 0, "caller_profile": 0}
     assert after["mem0_memories"] == []
-    assert caller_data.counts(OTHER)["mem0_memories"] > 0
+    assert caller_records.counts(OTHER)["mem0_memories"] > 0
 
 
 @pytest.mark.parametrize("raw", ["anonymous", "12", "web:", "{{system__caller_id}}"])

@@ -23,11 +23,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from agentic_memory import identity
-from agentic_memory.auth import sign
 from agentic_memory.config import get_settings
-from agentic_memory.ingest import Job
-from agentic_memory.personalize import VARIABLES
+from agentic_memory.domain import identity
+from agentic_memory.domain.dynamic_variables import VARIABLES
+from agentic_memory.domain.job import Job
+from agentic_memory.edge.auth import sign
 from client_data.handler import lambda_handler as client_data_handler
 from post_call.handler import lambda_handler as post_call_handler
 from retrieve.handler import lambda_handler as retrieve_handler

@@ -8,7 +8,7 @@ metrics' EMF lines, anything printed). What the Lambda runtime prints for an unh
 (its message and traceback) is checked too.
 
 The self-invoke goes over the network to a local Invoke endpoint (``AWS_ENDPOINT_URL_LAMBDA``), so the
-libraries log it as a deployed function would: httpx and httpcore on the signed path (aws.py), botocore
+libraries log it as a deployed function would: httpx and httpcore on the signed path (stores/lambda_invoke.py), botocore
 on the boto3 path it falls back to. botocore's DEBUG lines carry the whole job, which is why
 observability.py keeps botocore at INFO; a test below shows the leak without it.
 """
@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 
-from agentic_memory import aws
 from agentic_memory.config import get_settings
 from agentic_memory.observability import logger, mask_caller
+from agentic_memory.stores import aws_clients, lambda_invoke
 from client_data.handler import lambda_handler as client_data
 from post_call.handler import lambda_handler as post_call
 from retrieve.handler import lambda_handler as retrieve
@@ -105,13 +105,15 @@ def invoked(monkeypatch) -> Iterator[list[bytes]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"http://127.0.0.1:{server.server_address[1]}")
     get_settings.cache_clear()
-    aws.reset_clients()
+    aws_clients.reset_clients()
+    lambda_invoke.reset()
     try:
         yield server.payloads  # type: ignore[attr-defined]
     finally:
         server.shutdown()
         server.server_close()
-        aws.reset_clients()
+        aws_clients.reset_clients()
+        lambda_invoke.reset()
 
 
 @contextmanager
@@ -196,7 +198,7 @@ def run_the_whole_story(server: Any, invoked: list[bytes], captured: list[str], 
     # Mem0 unreachable: a fresh container whose host refuses connections.
     monkeypatch.setenv("MEM0_HOST", "http://127.0.0.1:9")
     get_settings.cache_clear()
-    from agentic_memory import memory
+    from agentic_memory.stores import mem0 as memory
 
     memory.reset_clients()
     assert client_data(http_event("/client-data", {"caller_id": CALLER}, KEY), context)["statusCode"] == 200
@@ -225,7 +227,7 @@ def test_the_net_catches_a_library_that_logs_the_job(mem0_server, invoked, caplo
     """Why observability.py keeps botocore at INFO: at DEBUG it logs the self-invoke's whole payload (the
     boto3 path, taken where the environment has no credentials; forced here). Also proves the capture
     reaches library loggers, so the test above is not passing vacuously."""
-    monkeypatch.setattr(aws, "invoker", lambda settings=None: None)
+    monkeypatch.setattr(lambda_invoke, "invoker", lambda settings=None: None)
     botocore = logging.getLogger("botocore")
     pinned = botocore.level
     assert pinned >= logging.INFO, "observability.QUIET_LIBRARIES should keep botocore at INFO"

@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from agentic_memory import aws
-from agentic_memory.ingest import Job
+from agentic_memory.domain.job import Job
+from agentic_memory.stores import aws_clients, lambda_invoke
 from post_call.handler import lambda_handler
 from tests.support import (
     CALLER,
@@ -50,7 +50,11 @@ class TestWebhook:
             sent.append(request)
             return httpx.Response(202, request=request)
 
-        monkeypatch.setattr(aws, "_invoker", aws.SignedInvoker(aws.get_settings(), httpx.MockTransport(record)))
+        monkeypatch.setattr(
+            lambda_invoke,
+            "_invoker",
+            lambda_invoke.SignedInvoker(lambda_invoke.get_settings(), httpx.MockTransport(record)),
+        )
         job = Job.model_validate(load_event("post_call_job.json")).model_dump_json().encode()
         # When the webhook arrives
         assert deliver(post_call_body())["statusCode"] == 200
@@ -71,7 +75,7 @@ class TestWebhook:
         monkeypatch.delenv("AWS_ACCESS_KEY_ID")
         monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
         get_settings.cache_clear()
-        client = aws.client("lambda")
+        client = aws_clients.client("lambda")
         job = Job.model_validate(load_event("post_call_job.json")).model_dump_json().encode()
         with Stubber(client) as stub:
             stub.add_response(

@@ -17,9 +17,12 @@ from typing import Any
 import boto3
 import pytest
 
-from agentic_memory import aws, memory, profile
 from agentic_memory.config import get_settings
-from agentic_memory.ingest import Job
+from agentic_memory.domain.job import Job
+from agentic_memory.stores import aws_clients as aws
+from agentic_memory.stores import mem0 as memory
+from agentic_memory.stores import profile_reader
+from agentic_memory.stores import profile_table as profile_store
 from client_data.handler import lambda_handler as client_data_handler
 from post_call.handler import lambda_handler as post_call_handler
 from tests.support import CALLER, WORKSPACE_KEY, LambdaContext, body_of, http_event, load_event
@@ -143,7 +146,7 @@ def test_concurrent_jobs_for_one_caller_lose_nothing(profile_table):
     def update(one: Job) -> None:
         barrier.wait()
         try:
-            profile.update(one)
+            profile_store.update(one)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -296,7 +299,7 @@ def test_dynamodb_failing_falls_back_to_mem0_and_never_fails_the_call(mem0_serve
     # Given the profile table gone (any DynamoDB error)
     monkeypatch.setenv("PROFILE_TABLE", "no-such-table")
     get_settings.cache_clear()
-    profile.reset()
+    profile_reader.reset()
     # When the caller calls, Then Mem0 answers and the call goes on
     dynamic, headers = greet()
     assert headers["x-memory-source"] == "mem0"
@@ -307,7 +310,7 @@ def test_dynamodb_failing_falls_back_to_mem0_and_never_fails_the_call(mem0_serve
 def test_dynamodb_unreachable_falls_back_to_mem0(mem0_server, profile_table, monkeypatch, hanging_port):
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{hanging_port}")
     get_settings.cache_clear()
-    profile.reset()
+    profile_reader.reset()
     started = time.perf_counter()
     dynamic, headers = greet()
     assert headers["x-memory-source"] == "mem0"
@@ -327,11 +330,11 @@ def test_without_credentials_in_the_environment_the_profile_is_read_with_boto3(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     get_settings.cache_clear()
-    profile.reset()
+    profile_reader.reset()
     aws.reset_clients()
     # When the caller calls, Then the greeting still comes from the profile
     dynamic, headers = greet()
-    assert isinstance(profile._reader, profile._Boto3Reader)
+    assert isinstance(profile_reader._reader, profile_reader._Boto3Reader)
     assert headers["x-memory-source"] == "profile"
     assert dynamic["caller_name"] == "Maria Lopez"
 
@@ -371,10 +374,10 @@ def test_agent_scope_keeps_profiles_apart(mem0_server, profile_table, monkeypatc
 
 def test_export_and_forget_cover_every_scope_of_the_caller_and_nobody_else(mem0_server, profile_table):
     run(job_event("conv_shared", T0))
-    profile.update(Job.model_validate(job_event("conv_agent", T0 + 60, app_id="agent_x")))
+    profile_store.update(Job.model_validate(job_event("conv_agent", T0 + 60, app_id="agent_x")))
     run(job_event("conv_other", T0, caller_id="+15550001111"))
     # When the caller's profile is exported
-    exported = profile.export(CALLER)
+    exported = profile_store.export(CALLER)
     assert {entry["scope"] for entry in exported} == {"shared", "agent#agent_x"}
     shared = next(entry for entry in exported if entry["scope"] == "shared")
     assert shared["kind"] == "profile"
@@ -382,9 +385,9 @@ def test_export_and_forget_cover_every_scope_of_the_caller_and_nobody_else(mem0_
     assert shared["calls_counted"] == [[T0, "conv_shared"]]
     json.dumps(exported)  # plain JSON
     # and forgotten
-    assert profile.forget(CALLER) == 2
+    assert profile_store.forget(CALLER) == 2
     # Then nothing of theirs is left, the other caller's profile is, and the greeting knows them no more
-    assert profile.export(CALLER) == []
+    assert profile_store.export(CALLER) == []
     assert item(profile_table, pk="+15550001111") is not None
     _, headers = greet()
     assert headers["x-memory-source"] == "mem0"
@@ -393,16 +396,16 @@ def test_export_and_forget_cover_every_scope_of_the_caller_and_nobody_else(mem0_
 def test_forget_and_export_refuse_what_is_no_identity(profile_table):
     for bad in ("*", "", "web:*"):
         with pytest.raises(ValueError, match="not a caller identity"):
-            profile.forget(bad)
+            profile_store.forget(bad)
         with pytest.raises(ValueError, match="not a caller identity"):
-            profile.export(bad)
+            profile_store.export(bad)
 
 
 def test_without_a_profile_table_nothing_is_read_or_written(mem0_server, monkeypatch):
     monkeypatch.delenv("PROFILE_TABLE", raising=False)
     get_settings.cache_clear()
     assert run(job_event())["status"] == "written"
-    assert profile.export(CALLER) is None
+    assert profile_store.export(CALLER) is None
     _, headers = greet()
     assert headers["x-memory-source"] == "mem0"
 

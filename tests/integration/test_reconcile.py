@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from agentic_memory import idempotency, reconcile
 from agentic_memory.config import get_settings
 from agentic_memory.observability import logger
+from agentic_memory.stores import idempotency
+from agentic_memory.worker import reconcile
 from post_call.handler import lambda_handler
 from tests.support import CALLER, LambdaContext, finished_conversation, http_event, post_call_body, signed_headers
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from agentic_memory import memory
 from agentic_memory.config import get_settings
+from agentic_memory.stores import mem0 as memory
 from client_data.handler import lambda_handler as client_data
 from post_call.handler import lambda_handler as post_call
 from retrieve.handler import lambda_handler as retrieve

@@ -8,15 +8,15 @@ import logging
 
 import pytest
 
-from agentic_memory import auth
-from agentic_memory.auth import (
+from agentic_memory.config import load_settings
+from agentic_memory.edge import auth
+from agentic_memory.edge.auth import (
     MIN_SECRET_CHARS,
     check_workspace_key,
     parse_signature_header,
     sign,
     verify_signature,
 )
-from agentic_memory.config import load_settings
 from agentic_memory.errors import Unauthorized
 
 BODY = b'{"type":"post_call_transcription","data":{}}'

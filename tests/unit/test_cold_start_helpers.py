@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from agentic_memory import mem0_import, startup
+from agentic_memory import startup
+from agentic_memory.stores import mem0_loader as mem0_import
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from agentic_memory import identity
 from agentic_memory.config import load_settings
-from agentic_memory.elevenlabs import InitiationRequest, RetrieveRequest
-from agentic_memory.transcription import TranscriptionData
+from agentic_memory.domain import identity
+from agentic_memory.domain.conversation import TranscriptionData
+from agentic_memory.edge.requests import InitiationRequest, RetrieveRequest
 
 OURS = "+15550100001"
 

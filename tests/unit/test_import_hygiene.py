@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from agentic_memory import mem0_import
+from agentic_memory.stores import mem0_loader as mem0_import
 from tests.support import (
     HMAC_KEY,
     ROOT,
@@ -205,8 +205,17 @@ def test_interactive_functions_never_load_the_post_call_code(run, module, make_e
     report = run({"module": module, "events": [make_event()]})
     # Then the post-call code (the job, its writes, the webhook's eleven payload models) was never loaded
     assert report["statuses"] == [200]
-    assert not report["modules"] & {"agentic_memory.ingest", "agentic_memory.transcription", "agentic_memory.redact"}
-    assert {"agentic_memory.elevenlabs", "agentic_memory.kinds", "agentic_memory.tls"} <= report["modules"]
+    assert not report["modules"] & {
+        "agentic_memory.domain.job",
+        "agentic_memory.domain.memory_writes",
+        "agentic_memory.domain.conversation",
+        "agentic_memory.domain.redaction",
+    }
+    assert {
+        "agentic_memory.edge.requests",
+        "agentic_memory.domain.memory_labels",
+        "agentic_memory.stores.tls",
+    } <= report["modules"]
 
 
 def test_retrieve_never_loads_the_caller_profile(run):
@@ -214,13 +223,17 @@ def test_retrieve_never_loads_the_caller_profile(run):
     report = run({"module": "retrieve.handler", "events": [search()]})
     # Then the profile code (its DynamoDB reader and the worker's merge) was never loaded
     assert report["statuses"] == [200]
-    assert "agentic_memory.profile" not in report["modules"]
+    assert not report["modules"] & {
+        "agentic_memory.domain.profile",
+        "agentic_memory.stores.profile_reader",
+        "agentic_memory.stores.profile_table",
+    }
 
 
 MODELS_AFTER_INIT = """
 import importlib
 importlib.import_module("{handler}")
-from agentic_memory import elevenlabs
+from agentic_memory.edge import requests as elevenlabs
 result = {{
     "initiation": elevenlabs.InitiationRequest.__pydantic_complete__,
     "retrieve": elevenlabs.RetrieveRequest.__pydantic_complete__,
@@ -247,7 +260,7 @@ def test_the_post_call_function_loads_its_code_at_init(run):
     report = run({"module": "post_call.handler", "events": [webhook()]})
     # Then the job code and the webhook's models are loaded (the handler imports them, at init)
     assert report["statuses"] == [200]
-    assert {"agentic_memory.ingest", "agentic_memory.transcription"} <= report["modules"]
+    assert {"agentic_memory.domain.job", "agentic_memory.domain.conversation"} <= report["modules"]
 
 
 @pytest.mark.parametrize(("module", "make_event"), [("client_data.handler", initiation), ("retrieve.handler", search)])
@@ -261,7 +274,7 @@ def test_client_data_reads_the_caller_profile_without_the_aws_sdk(run, moto_serv
     # Given a profile table holding the caller's profile (moto's DynamoDB server)
     import boto3
 
-    from agentic_memory import profile
+    from agentic_memory.domain import profile
     from tests.conftest import TABLES
 
     table = "hygiene-profiles"
@@ -323,8 +336,8 @@ def test_loader_was_checked_against_the_installed_mem0ai():
 
 LOADER = """
 import sys
-from agentic_memory import memory
-client = memory._memory_client_class()
+from agentic_memory.stores import mem0
+client = mem0._memory_client_class()
 package = sys.modules["mem0"]
 result = {
     "class": f"{client.__module__}.{client.__qualname__}",

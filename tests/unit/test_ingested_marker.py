@@ -7,7 +7,7 @@ import time
 import boto3
 import pytest
 
-from agentic_memory import idempotency
+from agentic_memory.stores import idempotency
 from tests.support import CALLER
 
 

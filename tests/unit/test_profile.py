@@ -1,4 +1,5 @@
-"""The caller profile's rules (agentic_memory.profile): merging calls, what the greeting gets, the signer.
+"""The caller profile's rules (agentic_memory.domain.profile): merging calls, what the greeting gets; and the
+profile reader's signed request (agentic_memory.stores.profile_reader).
 
 The merge is a pure function, so its promises are checked here directly: whatever order calls arrive
 in, and however often one is repeated, the profile ends the same, holding the newest call.
@@ -15,10 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentic_memory import profile
-from agentic_memory.ingest import KIND_SUMMARY, Job
-from agentic_memory.memory import MemoryRecord
-from agentic_memory.personalize import MAX_FACTS
+from agentic_memory.domain import profile
+from agentic_memory.domain.job import Job
+from agentic_memory.domain.memory_labels import KIND_SUMMARY
+from agentic_memory.domain.memory_writes import plan_writes, verbatim_memories
+from agentic_memory.domain.remembered import MAX_FACTS, MemoryRecord
+from agentic_memory.stores import profile_reader, profile_table
 from tests.support import CALLER
 
 T0 = 1_800_000_000  # 2027-01-15
@@ -112,9 +115,11 @@ def test_collected_fields_keep_the_newest_value_and_stay_bounded():
 def test_the_freshest_mem0_read_wins_whatever_call_brought_it():
     early = profile.Mem0Snapshot(("Likes tea",), "", 3, read_at=100.0)
     late = profile.Mem0Snapshot(("Likes coffee",), "", 5, read_at=200.0)
-    stored = profile.merge(None, job("conv_new", T0 + 10), late)
+    newer = job("conv_new", T0 + 10)
+    stored = profile.merge(None, newer, late, verbatim=verbatim_memories(plan_writes(newer)))
     # an older call's job that read Mem0 earlier does not replace the fresher read
-    merged = profile.merge(stored, job("conv_old", T0), early)
+    older = job("conv_old", T0)
+    merged = profile.merge(stored, older, early, verbatim=verbatim_memories(plan_writes(older)))
     assert merged.doc["mem0"]["facts"] == ["Likes coffee"]
     assert merged.doc["mem0"]["total"] == 5 + 1  # the read's count, plus the summary the newer call wrote
 
@@ -172,10 +177,12 @@ def test_any_order_and_any_repeats_give_the_same_profile_holding_the_newest_call
 
 
 def test_remembered_gives_the_name_last_call_and_facts():
+    call = job(caller_name="Maria Lopez", data_collection={"delivery_day": "Tuesday"})
     stored = profile.merge(
         None,
-        job(caller_name="Maria Lopez", data_collection={"delivery_day": "Tuesday"}),
+        call,
         profile.Mem0Snapshot(("Allergic to latex", "Delivery day: Tuesday"), "", 7, read_at=1.0),
+        verbatim=verbatim_memories(plan_writes(call)),
     )
     found = profile.remembered(stored.doc)
     assert found.returning
@@ -220,9 +227,9 @@ def test_snapshot_keeps_recent_facts_without_summaries_or_names():
 
 
 def test_scopes_are_kept_apart_by_the_sort_key():
-    assert profile.scope_key(None) == "shared"
-    assert profile.scope_key("agent_1") == "agent#agent_1"
-    assert profile.scope_key("agent_1") != profile.scope_key("agent_2")
+    assert profile_table.scope_key(None) == "shared"
+    assert profile_table.scope_key("agent_1") == "agent#agent_1"
+    assert profile_table.scope_key("agent_1") != profile_table.scope_key("agent_2")
 
 
 # --------------------------------------------------------------------------- the signer
@@ -243,7 +250,7 @@ def test_the_signed_get_item_is_the_signature_botocore_computes(monkeypatch):
         "POST",
         "https://dynamodb.eu-west-1.amazonaws.com/",
         content=body,
-        headers={"Content-Type": profile.CONTENT_TYPE, "X-Amz-Target": profile.TARGET_PREFIX + "GetItem"},
+        headers={"Content-Type": profile_reader.CONTENT_TYPE, "X-Amz-Target": profile_reader.TARGET_PREFIX + "GetItem"},
     )
     # When httpx-auth signs the request
     signed = next(auth.auth_flow(request))
@@ -274,24 +281,10 @@ def test_reader_endpoints_follow_the_region_and_the_local_override():
         ("cn-north-1", None, "https://dynamodb.cn-north-1.amazonaws.com.cn/"),
         ("us-east-1", "http://127.0.0.1:5000", "http://127.0.0.1:5000/"),
     ]:
-        reader = profile._SignedReader(
+        reader = profile_reader._SignedReader(
             Settings(
                 **fields | {"aws_region": region, "dynamodb_endpoint": endpoint, "aws_credentials": ("a", "b", None)}
             )
         )
         assert reader.url == expected
         reader.close()
-
-
-def test_snapstart_restores_drop_the_readers_connections(monkeypatch):
-    # Given Lambda's runtime hooks module (present only inside Lambda's Python runtime)
-    import sys
-    import types
-
-    registered = []
-    hooks = types.ModuleType("snapshot_restore_py")
-    hooks.register_after_restore = registered.append
-    monkeypatch.setitem(sys.modules, "snapshot_restore_py", hooks)
-    # When the profile module registers its hook, Then it is the reset that drops the reader and its pool
-    profile._register_snapstart_hook()
-    assert registered == [profile.reset]

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentic_memory import tls
+from agentic_memory.stores import tls
 
 
 @pytest.fixture

@@ -1,0 +1,128 @@
+"""Each Mem0 write of a call happens once, however often the job runs.
+
+Powertools' idempotency utility keeps a record per write in DynamoDB (``IDEMPOTENCY_TABLE``),
+keyed by conversation and write kind. Keying each write rather than the whole job matters: when
+the second of three writes fails, Lambda retries the job, and the first must not be written again.
+A failed write leaves no record (Powertools deletes it), so the retry runs it; a copy running at
+the same moment finds the record in progress and fails, to be retried after the first finishes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from agentic_memory.config import get_settings
+from agentic_memory.observability import logger, mask_caller
+from agentic_memory.stores import aws_clients
+
+KEY_PREFIX = "agentic-memory#write"
+# "This conversation went through the job path": one small item per conversation, in the same table.
+INGESTED_PREFIX = "agentic-memory#ingested#"
+# Kept longer than the write records: backfill may meet a conversation months later, and the marker
+# holds no content (the conversation id, the caller masked, a time). DynamoDB's TTL removes it.
+INGESTED_EXPIRY_SECONDS = 400 * 86400
+_state: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def _guard() -> tuple[Any, Any] | None:
+    settings = get_settings()
+    if not settings.idempotency_table:
+        return None
+    with _lock:
+        if "persistence" not in _state:
+            from aws_lambda_powertools.utilities.idempotency import (
+                DynamoDBPersistenceLayer,
+                IdempotencyConfig,
+            )
+
+            _state["persistence"] = DynamoDBPersistenceLayer(
+                table_name=settings.idempotency_table, boto3_client=aws_clients.client("dynamodb")
+            )
+            _state["config"] = IdempotencyConfig(
+                event_key_jmespath="key",
+                raise_on_no_idempotency_key=True,
+                expires_after_seconds=settings.idempotency_expiry_seconds,
+            )
+    return _state["persistence"], _state["config"]
+
+
+def once(work: Callable[..., dict[str, Any]], write: dict[str, Any], *, context: Any = None) -> dict[str, Any]:
+    """``work(write=write)`` unless a write with the same ``write["key"]`` already completed.
+
+    Returns work's result, or the stored result of the earlier run.
+    """
+    guard = _guard()
+    if guard is None:
+        if not _state.get("warned"):
+            _state["warned"] = True
+            logger.error("IDEMPOTENCY_TABLE is not set: repeated deliveries will write again")
+        return work(write=write)
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+
+    persistence, config = guard
+    if context is not None:
+        config.register_lambda_context(context)
+    guarded = idempotent_function(
+        work,
+        data_keyword_argument="write",
+        persistence_store=persistence,
+        config=config,
+        key_prefix=KEY_PREFIX,
+    )
+    return guarded(write=write)
+
+
+def mark_ingested(conversation_id: str, caller_id: str | None) -> bool:
+    """Record that ``conversation_id`` went through the job path (written, already written, or nothing to
+    remember: ``caller_id`` ``None``), so reconcile and backfill skip it without asking ElevenLabs.
+
+    The item: ``id`` ``agentic-memory#ingested#<conversation id>``, ``expiration`` (epoch seconds, the
+    table's TTL attribute, as in Powertools' records), ``status`` ``INGESTED``, ``caller`` masked
+    (``mask_caller``), ``ingested_at``. Only saves work (the per-write records keep writes single), so a
+    failure is logged and returns ``False``, never raised. ``False`` as well without ``IDEMPOTENCY_TABLE``.
+    """
+    table = get_settings().idempotency_table
+    if not table or not conversation_id:
+        return False
+    now = int(time.time())
+    try:
+        aws_clients.client("dynamodb").put_item(
+            TableName=table,
+            Item={
+                "id": {"S": INGESTED_PREFIX + conversation_id},
+                "expiration": {"N": str(now + INGESTED_EXPIRY_SECONDS)},
+                "status": {"S": "INGESTED"},
+                "caller": {"S": mask_caller(caller_id)},
+                "ingested_at": {"N": str(now)},
+            },
+        )
+    except Exception as exc:
+        logger.warning("could not mark the conversation ingested", extra={"error": type(exc).__name__})
+        return False
+    return True
+
+
+def was_ingested(conversation_id: str) -> bool:
+    """Whether ``mark_ingested`` recorded ``conversation_id`` and the record has not expired (DynamoDB may
+    keep an expired item for a while: its expiry is checked here, as Powertools does). ``False`` without
+    ``IDEMPOTENCY_TABLE``. DynamoDB errors propagate."""
+    table = get_settings().idempotency_table
+    if not table or not conversation_id:
+        return False
+    found = aws_clients.client("dynamodb").get_item(
+        TableName=table,
+        Key={"id": {"S": INGESTED_PREFIX + conversation_id}},
+        ConsistentRead=True,
+        ProjectionExpression="expiration",
+    )
+    expiration = found.get("Item", {}).get("expiration", {}).get("N")
+    return expiration is not None and int(expiration) > time.time()
+
+
+def reset() -> None:
+    with _lock:
+        _state.clear()

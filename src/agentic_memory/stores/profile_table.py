@@ -1,0 +1,249 @@
+"""The caller profile table in DynamoDB: the worker's writes, the own-number marks, and the operators'
+export and forget. The read a connecting call waits on is ``profile_reader``'s; the document's rules are
+``domain.profile``'s.
+
+Table ``PROFILE_TABLE``, key ``pk`` + ``sk`` (strings):
+
+* **A profile**: ``pk`` = the caller's identity (``domain.identity``: ``+14155550123``, ``web:<id>``,
+  ``whatsapp:<id>``), ``sk`` = the memory scope: ``shared``, or ``agent#<agent id>`` with
+  ``MEMORY_SCOPE=agent`` (so agents' profiles stay apart exactly as their memories do). Attributes:
+  ``kind`` = ``profile``; ``version`` (N, the optimistic lock); ``last_started`` (N, unix seconds of the
+  newest call, for people reading the table); ``expires_at`` (N, unix seconds, the table's TTL
+  attribute); ``doc`` (S, the profile document as JSON: all that ``client_data`` reads); ``calls_seen``
+  (S, JSON ``[[start, conversation id], ...]`` of the calls counted: the worker's alone, never read while
+  a call connects).
+* **One of our numbers**: ``pk`` = a number seen as ``agent_number`` in a post-call payload (always
+  ours: DESIGN.md 3.3), ``sk`` = the scope, ``own_number`` = true. On an outbound call ElevenLabs sends
+  our number as ``caller_id`` (DESIGN.md 3.1); unless it is in ``AGENT_PHONE_NUMBERS`` it is taken for
+  the caller, and the profile read lands on this item, which says to look at the called party instead.
+  The common, inbound call stays at one read.
+
+**The newest call wins, whatever order jobs run in.** The worker reads the item (consistent read),
+merges the call in (``domain.profile.merge``) and writes it back on condition that ``version`` is still
+the one it read; when another job for the same caller wrote in between (``ConditionalCheckFailed``) it
+reads and merges again. So two jobs at once lose nothing, and a repeated job writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from agentic_memory.config import Settings, get_settings
+from agentic_memory.domain import identity
+from agentic_memory.domain.profile import Mem0Snapshot, ProfileState, merge
+from agentic_memory.observability import logger, mask_caller
+from agentic_memory.stores import aws_clients
+
+if TYPE_CHECKING:
+    from agentic_memory.domain.job import Job
+
+SHARED_SCOPE = "shared"
+AGENT_SCOPE = "agent#"
+KIND_PROFILE = "profile"
+MAX_WRITE_ATTEMPTS = 8
+# What the worker manages on a profile item; anything else found there (an own-number mark) is kept.
+MANAGED = frozenset({"pk", "sk", "kind", "version", "last_started", "expires_at", "doc", "calls_seen"})
+
+
+class ProfileConflict(Exception):
+    """Other jobs kept winning the conditional write; the job fails and Lambda retries it."""
+
+
+def scope_key(app_id: str | None) -> str:
+    """The sort key of a scope: ``shared`` (``app_id`` None), else ``agent#<app_id>``."""
+    return SHARED_SCOPE if app_id is None else f"{AGENT_SCOPE}{app_id}"
+
+
+def item_key(pk: str, app_id: str | None) -> dict[str, Any]:
+    """The DynamoDB key (``pk``, ``sk``) of ``pk`` in ``app_id``'s scope."""
+    return {"pk": {"S": pk}, "sk": {"S": scope_key(app_id)}}
+
+
+def expired(item: dict[str, Any], now: float) -> bool:
+    """Whether an item's ``expires_at`` (unix seconds) has passed: DynamoDB's TTL deletes expired items
+    only eventually, so every read checks it too."""
+    raw = item.get("expires_at", {}).get("N")
+    return raw is not None and int(raw) <= now
+
+
+def dump(value: Any) -> str:
+    """Compact, stable JSON for an item attribute."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _table(settings: Settings) -> str | None:
+    return settings.profile_table
+
+
+def _is_conflict(error: Exception) -> bool:
+    response = getattr(error, "response", None)
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _state(item: dict[str, Any] | None, now: float) -> ProfileState | None:
+    """The profile of an item, or ``None`` when there is none (no item, a bare own-number mark, expired:
+    DynamoDB deletes expired items only eventually, so the expiry is checked here too)."""
+    if not item or item.get("kind", {}).get("S") != KIND_PROFILE or expired(item, now):
+        return None
+    doc = json.loads(item["doc"]["S"])
+    seen = json.loads(item.get("calls_seen", {}).get("S") or "[]")
+    return ProfileState(doc, seen)
+
+
+def update(job: Job, mem0: Mem0Snapshot | None = None, *, verbatim: int = 0, settings: Settings | None = None) -> str:
+    """Merge the call of ``job`` into its caller's profile (``profile.merge``; ``mem0`` and ``verbatim`` as
+    it takes them): ``"written"``, ``"unchanged"`` (a repeat), or ``"disabled"`` (no ``PROFILE_TABLE``).
+
+    Optimistic concurrency: read (consistent), ``merge``, ``PutItem`` on condition that ``version`` is
+    unchanged; a lost race reads and merges again, up to ``MAX_WRITE_ATTEMPTS``. Raises DynamoDB's
+    errors (boto3 has retried the passing ones) and ``ProfileConflict``: the job then fails and Lambda
+    retries it, which is safe because the memory writes are idempotent and so is this.
+    """
+    settings = settings or get_settings()
+    table = _table(settings)
+    if not table:
+        return "disabled"
+    client = aws_clients.client("dynamodb")
+    key = item_key(job.caller_id, job.app_id)
+    for attempt in range(MAX_WRITE_ATTEMPTS):
+        found = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        now = time.time()
+        current = _state(found, now)
+        merged = merge(current, job, mem0, verbatim=verbatim)
+        if merged is None:
+            return "unchanged"
+        version = int(found["version"]["N"]) if found and "version" in found else 0
+        item = {name: value for name, value in (found or {}).items() if name not in MANAGED}
+        item |= {
+            **key,
+            "kind": {"S": KIND_PROFILE},
+            "version": {"N": str(version + 1)},
+            "doc": {"S": dump(merged.doc)},
+            "calls_seen": {"S": dump(merged.seen)},
+        }
+        if merged.doc.get("last"):
+            item["last_started"] = {"N": str(int(merged.doc["last"]["started"]))}
+        if merged.doc.get("expires_at"):
+            item["expires_at"] = {"N": str(int(merged.doc["expires_at"]))}
+        condition: dict[str, Any]
+        if found is None:
+            condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+        elif "version" not in found:
+            condition = {"ConditionExpression": "attribute_not_exists(version)"}
+        else:
+            condition = {
+                "ConditionExpression": "version = :read",
+                "ExpressionAttributeValues": {":read": {"N": str(version)}},
+            }
+        try:
+            client.put_item(TableName=table, Item=item, **condition)
+        except Exception as error:
+            if not _is_conflict(error):
+                raise
+            logger.info("profile changed meanwhile; merging again", extra={"attempt": attempt + 1})
+            # Jitter so racing jobs part ways; not security, so the standard generator is right here.
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # nosec B311
+            continue
+        return "written"
+    raise ProfileConflict(f"the profile kept changing during {MAX_WRITE_ATTEMPTS} attempts")
+
+
+_marked: set[tuple[str, str]] = set()
+_marked_lock = threading.Lock()
+
+
+def note_own_number(agent_number: str | None, app_id: str | None, *, settings: Settings | None = None) -> bool:
+    """Record ``agent_number`` (a post-call payload's ``metadata.phone_call.agent_number``, always ours) as
+    one of our numbers in ``app_id``'s scope, so that ``client_data`` can tell an outbound call's
+    ``caller_id`` is no caller. ``True`` when written; ``False`` when there is nothing to do (no table, no
+    number, already in ``AGENT_PHONE_NUMBERS``, already written by this container). Idempotent; DynamoDB
+    errors propagate."""
+    settings = settings or get_settings()
+    table = _table(settings)
+    number = identity.phone(agent_number, settings) if agent_number else None
+    if not table or not number or number in identity.own_numbers(settings):
+        return False
+    mark = (number, scope_key(app_id))
+    if mark in _marked:
+        return False
+    aws_clients.client("dynamodb").update_item(
+        TableName=table,
+        Key=item_key(number, app_id),
+        UpdateExpression="SET own_number = :yes, first_marked = if_not_exists(first_marked, :now)",
+        ExpressionAttributeValues={":yes": {"BOOL": True}, ":now": {"N": str(int(time.time()))}},
+    )
+    with _marked_lock:
+        _marked.add(mark)
+    return True
+
+
+def _items(client: Any, table: str, caller: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    query: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": caller}},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = client.query(**query)
+        items.extend(page.get("Items", []))
+        if not page.get("LastEvaluatedKey"):
+            return items
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _checked(caller: str) -> str:
+    if not identity.is_identity(caller):
+        raise ValueError("not a caller identity")
+    return caller
+
+
+def export(caller: str, *, settings: Settings | None = None) -> list[dict[str, Any]] | None:
+    """Every item the profile table holds for ``caller`` (all scopes), as plain JSON-ready dicts:
+    ``{"scope", "kind" ("profile" | "own_number"), "profile", "calls_counted", "expires_at", "version"}``.
+    ``None`` without ``PROFILE_TABLE``. Raises ``ValueError`` for a non-identity, DynamoDB's errors."""
+    settings = settings or get_settings()
+    table = _table(settings)
+    if not table:
+        return None
+    exported = []
+    for item in _items(aws_clients.client("dynamodb"), table, _checked(caller)):
+        entry: dict[str, Any] = {
+            "scope": item["sk"]["S"],
+            "kind": "own_number" if item.get("own_number", {}).get("BOOL") else item.get("kind", {}).get("S", ""),
+        }
+        if "doc" in item:
+            entry["profile"] = json.loads(item["doc"]["S"])
+            entry["calls_counted"] = json.loads(item.get("calls_seen", {}).get("S") or "[]")
+        for name in ("expires_at", "version"):
+            if name in item:
+                entry[name] = int(item[name]["N"])
+        exported.append(entry)
+    return exported
+
+
+def forget(caller: str, *, settings: Settings | None = None) -> int | None:
+    """Delete every item of ``caller`` in the profile table (all scopes); the number deleted, ``None``
+    without ``PROFILE_TABLE``. Raises ``ValueError`` for a non-identity, DynamoDB's errors. A job still
+    running for this caller can write a profile again afterwards, as it can write memories."""
+    settings = settings or get_settings()
+    table = _table(settings)
+    if not table:
+        return None
+    client = aws_clients.client("dynamodb")
+    items = _items(client, table, _checked(caller))
+    for item in items:
+        client.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+    logger.info("caller profile forgotten", extra={"caller": mask_caller(caller), "items": len(items)})
+    return len(items)
+
+
+def reset() -> None:
+    """Forget which own-number marks this container wrote (tests; SnapStart's after-restore hook)."""
+    with _marked_lock:
+        _marked.clear()
