@@ -757,7 +757,7 @@ def seed_profile(dynamodb_url: str) -> None:
     from agentic_memory import aws, profile
     from agentic_memory.config import get_settings
     from agentic_memory.ingest import Job
-    from devserver.sam_template import Template
+    from standins.sam_template import Template
 
     client = boto3.client(
         "dynamodb",
@@ -1279,7 +1279,7 @@ def main(argv: list[str] | None = None) -> int:
         mem0_cmd = [
             sys.executable,
             "-m",
-            "devserver.mem0_server",
+            "standins.mem0",
             "--port",
             "0",
             "--db",

@@ -102,7 +102,7 @@ class _InvokeStub(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[str, str]]:
-    from devserver.mem0_server import running_mem0_server
+    from standins.mem0 import running_mem0_server
 
     invoke = ThreadingHTTPServer(("127.0.0.1", 0), _InvokeStub)
     invoke.daemon_threads = True
