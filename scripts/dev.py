@@ -24,8 +24,8 @@ STARTED = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from devserver.envfile import parse_env_file  # noqa: E402
-from devserver.stack import DevConfig, DevStack, StackError  # noqa: E402
+from devstack.envfile import parse_env_file  # noqa: E402
+from devstack.stack import DevConfig, DevStack, StackError  # noqa: E402
 
 
 def _delays(text: str) -> tuple[float, ...]:

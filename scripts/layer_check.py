@@ -8,7 +8,7 @@ machine's platform instead of arm64, into a clean directory. Each function then 
 interpreter started with ``-S`` (no site-packages, so nothing from a development virtualenv) whose
 ``PYTHONPATH`` holds only ``src/`` (Lambda's /var/task), the layer (/opt/python) and the packages the
 python3.12 runtime ships (boto3 and its dependencies, linked from the current environment). It serves a
-full request against the local Mem0 twin (scripts/devserver/mem0_server.py), a local Lambda Invoke stub
+full request against the local Mem0 twin (scripts/standins/mem0.py), a local Lambda Invoke stub
 and moto's DynamoDB: ``client_data`` and ``retrieve`` for a caller with memories, ``post_call``'s
 acknowledgement, then, in a new interpreter as a new container would, the job it queued. The answers are
 checked for content, not only status: the functions degrade rather than fail when Mem0 is unusable, so a
@@ -27,7 +27,6 @@ import importlib.metadata
 import json
 import os
 import re
-import socket
 
 # subprocess runs make, pip (through layer/Makefile) and the Python interpreter, with fixed arguments.
 import subprocess  # nosec B404
@@ -42,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from devserver.sam_template import Template
+from standins.sam_template import Template
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -225,20 +224,12 @@ def invoke_stub() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 def dynamodb() -> Iterator[tuple[str, str, str]]:
     """moto's DynamoDB on a local port, with the idempotency and caller-profile tables as template.yaml
     defines them: the endpoint URL and the tables' names (new each time: moto keeps tables per process)."""
-    import logging
-
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    from standins.dynamodb import running_dynamodb
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        url, stamp = f"http://127.0.0.1:{port}", time.time_ns()
+    with running_dynamodb() as server:
+        url, stamp = server.url, time.time_ns()
         client = boto3.client(
             "dynamodb",
             endpoint_url=url,
@@ -252,8 +243,6 @@ def dynamodb() -> Iterator[tuple[str, str, str]]:
             tables["IDEMPOTENCY_TABLE"].create(client, f"idempotency-{stamp}"),
             tables["PROFILE_TABLE"].create(client, f"profiles-{stamp}"),
         )
-    finally:
-        server.stop()
 
 
 # --------------------------------------------------------------------------- the check
@@ -359,7 +348,7 @@ def check(site: Path, *, telemetry: bool = False, only: Iterable[str] | None = N
     ``LayerCheckFailed`` with the reason when a function fails or gives a degraded answer.
     ``telemetry=True`` also serves ``client_data`` with ``MEM0_TELEMETRY=true``; ``only`` limits the
     runs to those named (client_data, retrieve, post_call, post_call_job, telemetry_on)."""
-    from devserver.mem0_server import running_mem0_server
+    from standins.mem0 import running_mem0_server
     from tests.support import http_event, post_call_body, signed_headers
 
     begun = time.perf_counter()

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import stackfind  # noqa: E402
 from simulate_call import post  # noqa: E402  (the simulator's HTTP helper)
 
-from devserver.envfile import first_secret, parse_env_file  # noqa: E402
+from devstack.envfile import first_secret, parse_env_file  # noqa: E402
 
 SAMPLE = json.loads(json.loads((ROOT / "events" / "post_call.json").read_text())["body"])
 FIRST = ("Ada", "Priya", "Lena", "Grace", "Sofia", "Mateo", "Yusuf", "Ines", "Kofi", "Hana")

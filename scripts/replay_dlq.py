@@ -48,7 +48,7 @@ from agentic_memory.observability import mask_caller  # noqa: E402
 sys.path.insert(0, str(ROOT / "scripts"))
 import stackfind  # noqa: E402
 
-from devserver.envfile import apply_env_file  # noqa: E402
+from devstack.envfile import apply_env_file  # noqa: E402
 
 SUCCESS = frozenset({"written", "duplicate"})
 SQS_BATCH = 10

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from agentic_memory.edge.auth import sign  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from devserver.envfile import first_secret, parse_env_file  # noqa: E402
+from devstack.envfile import first_secret, parse_env_file  # noqa: E402
 
 
 def resign(event: dict, key: str, timestamp: int | None = None) -> dict:

@@ -16,7 +16,7 @@ they said. Each step prints its latency; any wrong answer ends the run with exit
 the stack's own number (--agent-number, which must be in the stack's AGENT_PHONE_NUMBERS, as ElevenLabs
 then sends our number as the caller); `web` is a widget/SDK conversation with no initiation webhook,
 null system variables and a user_id, whose mid-call searches need the stack to reach ElevenLabs'
-conversations API: against `make dev`, the local fake (scripts/devserver/elevenlabs_api.py), found from
+conversations API: against `make dev`, the local fake (scripts/standins/elevenlabs.py), found from
 --elevenlabs-api-url, the stack's state or ELEVENLABS_API_BASE; without one those steps print SKIPPED.
 
 The stack is found as every script finds it (scripts/stackfind.py: no flag, --port, --state,
@@ -74,7 +74,7 @@ except (ImportError, SyntaxError):  # src or its dependencies do not load here: 
 sys.path.insert(0, str(ROOT / "scripts"))
 import stackfind  # noqa: E402  (standard library only)
 
-from devserver.envfile import first_secret, parse_env_file  # noqa: E402
+from devstack.envfile import first_secret, parse_env_file  # noqa: E402
 
 
 class StepFailed(Exception):
@@ -366,7 +366,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def local_elevenlabs_api(args: argparse.Namespace, *, direct: bool) -> str | None:
-    """The local fake of ElevenLabs' conversations API the stack uses (scripts/devserver/elevenlabs_api.py),
+    """The local fake of ElevenLabs' conversations API the stack uses (scripts/standins/elevenlabs.py),
     or None: --elevenlabs-api-url, else the running `make dev`'s state file or .env, else
     ELEVENLABS_API_BASE in the environment or --env-file. Only a loopback URL: the simulator tells the fake
     about conversations through its ``/_admin`` routes, which ElevenLabs itself does not have."""

@@ -42,8 +42,8 @@ from typing import Any
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from devserver import statefile  # standard library only
-from devserver.envfile import parse_env_file
+from devstack import statefile  # standard library only
+from devstack.envfile import parse_env_file
 
 LOCAL_DIR = statefile.LOCAL_DIR  # where `make dev` keeps one folder per port; tests point it elsewhere
 EXIT_USAGE = 2
@@ -135,7 +135,7 @@ def configure_memory_access(args: argparse.Namespace, env_file: Path) -> int | N
     if target is not None:
         target.apply()
     else:
-        from devserver.envfile import apply_env_file
+        from devstack.envfile import apply_env_file
 
         apply_env_file(env_file)
         if not os.environ.get("MEM0_API_KEY"):

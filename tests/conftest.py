@@ -30,7 +30,7 @@ from agentic_memory.stores import (  # noqa: E402
     profile_reader,
 )
 from agentic_memory.stores import profile_table as profile_store  # noqa: E402
-from devserver.sam_template import Template  # noqa: E402
+from standins.sam_template import Template  # noqa: E402
 from tests.support import HMAC_KEY, WORKSPACE_KEY  # noqa: E402
 
 # The DynamoDB tables as template.yaml defines them (keys, billing, TTL), by the variable naming each.
@@ -95,7 +95,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
 @pytest.fixture
 def mem0_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The local Mem0-compatible server, with MEM0_HOST and MEM0_API_KEY pointing at it."""
-    from devserver.mem0_server import running_mem0_server
+    from standins.mem0 import running_mem0_server
 
     with running_mem0_server(api_key="test-mem0-key") as server:
         monkeypatch.setenv("MEM0_HOST", server.url)
@@ -120,10 +120,10 @@ def dynamodb_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture
 def elevenlabs_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The local fake of ElevenLabs' conversations API (scripts/devserver/elevenlabs_api.py), with
+    """The local fake of ElevenLabs' conversations API (scripts/standins/elevenlabs.py), with
     ELEVENLABS_API_KEY and ELEVENLABS_API_BASE pointing at it; ``.app`` holds conversations and knobs."""
     from agentic_memory.stores import conversations_api as conversations
-    from devserver.elevenlabs_api import running_elevenlabs_api
+    from standins.elevenlabs import running_elevenlabs_api
 
     with running_elevenlabs_api(api_key="test-elevenlabs-key") as server:
         monkeypatch.setenv("ELEVENLABS_API_KEY", "test-elevenlabs-key")
@@ -137,16 +137,10 @@ def elevenlabs_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def moto_server() -> Iterator[str]:
     """moto's DynamoDB as a local server: client_data's profile read is signed httpx, which only a server
     sees (``mock_aws`` patches botocore alone)."""
-    import logging
+    from standins.dynamodb import running_dynamodb
 
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with running_dynamodb() as server:
+        yield server.url
 
 
 @pytest.fixture

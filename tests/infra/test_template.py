@@ -582,6 +582,7 @@ def test_returning_caller_rate_is_metric_math_over_returning_and_new(cfn):
 
 def test_dashboard_widgets_fit_the_grid_without_overlapping(cfn):
     body, _ = dashboard_body(cfn)
+    assert body["widgets"], "the dashboard has no widgets to check"
     cells = set()
     for widget in body["widgets"]:
         assert widget["x"] + widget["width"] <= 24

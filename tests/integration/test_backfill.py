@@ -197,7 +197,7 @@ def test_dates_and_unix_seconds_are_read_as_utc():
 def local_lambda(mem0_server, elevenlabs_api, tmp_path):
     """A local Lambda Invoke endpoint serving the post-call handler, and a state file naming it, as
     `make dev` writes one. boto3 reaches it through AWS_ENDPOINT_URL_LAMBDA, as with `make dev`."""
-    from devserver.lambda_invoke import LambdaInvokeServer, LambdaRuntime, LocalFunction
+    from standins.aws_lambda import LambdaInvokeServer, LambdaRuntime, LocalFunction
 
     saved = dict(os.environ)
     runtime = LambdaRuntime(

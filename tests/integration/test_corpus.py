@@ -148,7 +148,7 @@ def test_initiation_reads_the_expected_caller(name, corpus_env, mem0_server, dyn
 @pytest.mark.parametrize("name", names("tool/"))
 def test_tool_searches_the_expected_caller(name, corpus_env, mem0_server, dynamodb_table, monkeypatch):
     from agentic_memory.config import get_settings
-    from devserver.elevenlabs_api import running_elevenlabs_api
+    from standins.elevenlabs import running_elevenlabs_api
 
     expected = CASES[name]
     caller = expected["caller"]

@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 
 from agentic_memory.edge.http import parse_request
-from devserver.http_api import FunctionFailed, HttpApi, HttpApiServer, build_event, to_http_response
-from devserver.lambda_invoke import LambdaInvokeServer, LambdaRuntime, LocalFunction
-from devserver.sam_template import Function, Route, Template
+from standins.api_gateway import FunctionFailed, HttpApi, HttpApiServer, build_event, to_http_response
+from standins.aws_lambda import LambdaInvokeServer, LambdaRuntime, LocalFunction
+from standins.sam_template import Function, Route, Template
 from tests.support import ROOT
 
 FUNCTION = Function("EchoFunction", "echo-fn", "echo.handler", "src/", 5.0, 128, 2, {})
@@ -373,8 +373,8 @@ def test_boto3_invokes_the_local_endpoint(tmp_path: Path) -> None:
 
 
 def test_missing_secrets_are_made_and_saved_keeping_the_file(tmp_path: Path) -> None:
-    from devserver.envfile import apply_env_file, parse_env_file
-    from devserver.stack import ensure_secrets
+    from devstack.envfile import apply_env_file, parse_env_file
+    from devstack.stack import ensure_secrets
 
     env_file = tmp_path / ".env"
     env_file.write_text("# mine\nexport GREETING_NEW='Hi there'\nELEVENLABS_WORKSPACE_KEY=\nPORT=3001 # moved\n")
@@ -550,8 +550,8 @@ def test_a_busy_port_is_one_clear_line_and_exit_code_1(tmp_path: Path) -> None:
 
 
 def test_each_port_has_its_own_data_directory_by_default(tmp_path: Path) -> None:
-    from devserver import statefile
-    from devserver.stack import DevConfig, DevStack
+    from devstack import statefile
+    from devstack.stack import DevConfig, DevStack
 
     assert DevStack(DevConfig(port=4321)).data_dir == statefile.data_dir_for(4321).resolve()
     assert DevStack(DevConfig(port=4322)).data_dir != DevStack(DevConfig(port=4321)).data_dir
@@ -559,7 +559,7 @@ def test_each_port_has_its_own_data_directory_by_default(tmp_path: Path) -> None
 
 
 def test_a_state_file_is_removed_only_by_the_stack_that_wrote_it(tmp_path: Path) -> None:
-    from devserver import statefile
+    from devstack import statefile
 
     path = tmp_path / "dev-stack.json"
     statefile.write(path, {"pid": 111, "api_url": "http://127.0.0.1:1"})
@@ -572,7 +572,7 @@ def test_a_state_file_is_removed_only_by_the_stack_that_wrote_it(tmp_path: Path)
 
 @pytest.mark.slow
 def test_two_stacks_side_by_side_keep_their_own_state_and_scripts_need_no_setup(tmp_path: Path) -> None:
-    from devserver import statefile
+    from devstack import statefile
 
     local = tmp_path / "local"
     first = Stack(tmp_path, local_dir=local)

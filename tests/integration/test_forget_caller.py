@@ -127,7 +127,7 @@ def test_mem0_failing_is_reported_without_the_number(remembered, tmp_path, monke
     assert run(tmp_path, CALLER, "--yes") == 1
     out, err = capsys.readouterr()
     assert "error:" in err
-    ours = [r.getMessage() for r in caplog.records if not r.name.startswith("devserver")]  # not the stand-in's
+    ours = [r.getMessage() for r in caplog.records if not r.name.startswith("standins")]  # not the stand-in's
     shown = "\n".join([out, err, *ours])
     for form in (CALLER, "16129782029", "6129782029"):
         assert form not in shown

@@ -5,18 +5,21 @@ API Gateway can send as UTF-8, no 200 without the workspace key or a valid webho
 rejected request never reaches Mem0 nor queues a post-call job. With the right credentials,
 arbitrary JSON still gets a 200 of the documented shape or a 4xx.
 
-Every handler call is counted; the last test checks and reports the total, so a change that
-silently shrinks the search (a filter rejecting everything, say) shows up.
+Every handler call is counted, and each property test checks after its search that it made its
+examples (``fuzz``), so a change that silently shrinks the search (a filter rejecting everything,
+say) fails the test that lost them, whichever order the tests run in.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import functools
 import json
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -45,17 +48,33 @@ REMEMBERED = ("Allergic to latex", "Prefers weekday morning deliveries")
 
 TEMPLATE = load_event("client_data.json")  # a real HTTP API v2 event, to be taken apart
 
-CASES: Counter[str] = Counter()
-MIN_CASES = 4_500  # what the example counts below add up to, less a margin for hypothesis' early stops
+CASES: Counter[str] = Counter()  # handler calls, by endpoint
+SEARCHED = 0.9  # the share of its examples a property test must make: hypothesis may stop a little early
 
 
-def fuzz(examples: int) -> settings:
-    """Shared settings: fixtures are reused across examples on purpose (they are the state under test)."""
-    return settings(
+def fuzz(examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A property test's settings (fixtures are reused across examples on purpose: they are the state under
+    test), and the check after its search that it called the handlers in at least ``SEARCHED`` of its
+    ``examples``."""
+    chosen = settings(
         max_examples=examples,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
     )
+
+    def decorate(test: Callable[..., None]) -> Callable[..., None]:
+        search = chosen(test)
+
+        @functools.wraps(search)
+        def searched(*args: Any, **kwargs: Any) -> None:
+            before = CASES.total()
+            search(*args, **kwargs)
+            made = CASES.total() - before
+            assert made >= examples * SEARCHED, f"{made} handler calls in a search of {examples} examples"
+
+        return searched
+
+    return decorate
 
 
 # --------------------------------------------------------------------------- strategies
@@ -657,17 +676,3 @@ def test_a_valid_signature_among_other_parts_is_accepted(seeded, lambda_invocati
     status, body = send("post_call", event)
     assert (status, body["status"]) == (200, "accepted")
     assert len(lambda_invocations) == 1
-
-
-# --------------------------------------------------------------------------- the count
-
-
-def test_zz_fuzz_case_count(request, capsys):
-    """Runs last (file order): reports how many handler calls the suite made, and that it made enough."""
-    total = sum(CASES.values())
-    line = f"fuzz cases run: {total} ({', '.join(f'{k}={v}' for k, v in sorted(CASES.items()))})"
-    with capsys.disabled():  # shown with or without -s
-        print(f"\n{line}")
-    if len(request.session.items) < 20:  # a subset was selected (-k): no threshold to hold
-        pytest.skip(line)
-    assert total >= MIN_CASES, line

@@ -50,7 +50,7 @@ MEM0_KEY = "test-mem0-key"  # the mem0_server fixture's key
 KEY = {"x-workspace-key": WORKSPACE_KEY}
 QUERY = "is the caller allergic to anything in the packaging?"
 # The stand-ins for remote services run in this process; their logs are not the function's.
-STAND_INS = ("devserver", "moto")
+STAND_INS = ("standins", "moto")
 _WINDOW, _STEP = 24, 8
 
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mem0 import MemoryClient, exceptions
 
-from devserver.mem0_server import Mem0Server, Mem0Store, _Handler, running_mem0_server
+from standins.mem0 import Mem0Server, Mem0Store, _Handler, running_mem0_server
 
 REPO = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": "Token test-key"}
@@ -708,8 +708,8 @@ def seeded_client(client):
 @pytest.mark.parametrize(
     ("argv", "stop"),
     [
-        (["-m", "devserver.mem0_server"], signal.SIGINT),
-        ([str(REPO / "scripts" / "devserver" / "mem0_server.py")], signal.SIGTERM),
+        (["-m", "standins.mem0"], signal.SIGINT),
+        ([str(REPO / "scripts" / "standins" / "mem0.py")], signal.SIGTERM),
     ],
 )
 def test_cli_serves_and_exits_cleanly(tmp_path, argv, stop):

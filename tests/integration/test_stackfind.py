@@ -27,7 +27,7 @@ import replay_dlq
 import simulate_call
 import stackfind
 
-from devserver import statefile
+from devstack import statefile
 from tests.support import CALLER, ROOT
 
 SCRIPTS = {

@@ -1,5 +1,6 @@
-"""scripts/bench.py: its cold-start verdicts (what decides its exit status, what is only reported) and
-the revision it compares against with ``--baseline``.
+"""The benchmark (scripts/bench.py, the package scripts/benchmark): its cold-start verdicts (what decides
+its exit status, what is only reported), the revision it compares against with ``--baseline``, and how
+it takes and compares samples.
 
 The figures themselves come from ``make bench`` (docs/performance.md); here, fed made-up cold-start
 reports, the judging of them.
@@ -9,24 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
-import bench
 import pytest
+
+from benchmark import arms, environments, timing
+from benchmark.report import table
+from benchmark.verdicts import passed, verdicts
 
 
 def cold_report(*, ours: float, libraries: float, naive_ratio: float, post_call: float = 0.24) -> dict[str, Any]:
-    """A cold-start report shaped as ``bench.cold`` returns it: ``ours`` and ``libraries`` are wall
+    """A cold-start report shaped as ``benchmark.cold.cold`` returns it: ``ours`` and ``libraries`` are wall
     times over the naive arm's for client_data and retrieve and for their libraries arms."""
     arm = {"heavy_loaded": [], "loaded": []}
     report: dict[str, Any] = {"naive": {**arm, "ratio_wall": 1.0}}
-    for name in bench.LIBRARY_WORK:
+    for name in arms.LIBRARY_WORK:
         report[name] = {**arm, "ratio_wall": naive_ratio, "ratio_libraries": round(ours / libraries, 3)}
-        report[f"{bench.LIBRARIES}{name}"] = {**arm, "ratio_wall": libraries}
+        report[f"{arms.LIBRARIES}{name}"] = {**arm, "ratio_wall": libraries}
     report["post_call"] = {**arm, "ratio_wall": post_call}
     return {"cold": report}
 
 
 def judged(report: dict[str, Any], words: str) -> list[bool | None]:
-    return [check["ok"] for check in bench.verdicts(report) if words in check["target"]]
+    return [check["ok"] for check in verdicts(report) if words in check["target"]]
 
 
 def test_the_handlers_are_judged_against_the_libraries_they_cannot_do_without():
@@ -41,14 +45,14 @@ def test_the_handlers_are_judged_against_the_libraries_they_cannot_do_without():
 def test_the_first_target_of_0_2_x_naive_is_reported_with_the_floor_but_not_judged():
     # Given a run above 0.2 x naive, with the libraries alone at 0.205 x
     report = cold_report(ours=0.215, libraries=0.205, naive_ratio=0.215)
-    checks = [check for check in bench.verdicts(report) if "<= 0.2 x naive" in check["target"]]
+    checks = [check for check in verdicts(report) if "<= 0.2 x naive" in check["target"]]
     # Then both ratios are in the report, the floor named in the target's text, and neither is a FAIL
     assert [check["value"] for check in checks] == [0.215, 0.215]
     assert all("not judged: the libraries alone take 0.205" in check["target"] for check in checks)
     assert [check["ok"] for check in checks] == [None, None]
     # And the run's exit status follows the judged verdicts alone
-    assert bench.passed(bench.verdicts(report))
-    assert not bench.passed(bench.verdicts(cold_report(ours=0.3, libraries=0.205, naive_ratio=0.3)))
+    assert passed(verdicts(report))
+    assert not passed(verdicts(cold_report(ours=0.3, libraries=0.205, naive_ratio=0.3)))
 
 
 @pytest.mark.parametrize(("post_call", "ok"), [(0.29, True), (0.31, False)])
@@ -60,15 +64,15 @@ def test_the_acknowledgement_keeps_its_ratio_to_naive(post_call, ok):
 def test_a_baseline_revision_brings_its_own_src(tmp_path):
     # Given the repository's current commit
     # When its src/ is checked out for a baseline arm
-    src = bench.checkout_src("HEAD", tmp_path)
+    src = environments.checkout_src("HEAD", tmp_path)
     # Then the handlers and the shared package are there, as the commit holds them
     assert (src / "client_data" / "handler.py").is_file()
-    assert (src / "agentic_memory" / "endpoints.py").is_file()
+    assert (src / "agentic_memory" / "edge" / "client_data.py").is_file()
 
 
 def test_an_unknown_baseline_revision_is_a_clear_error(tmp_path):
     with pytest.raises(RuntimeError, match="no-such-revision"):
-        bench.checkout_src("no-such-revision", tmp_path)
+        environments.checkout_src("no-such-revision", tmp_path)
 
 
 def test_an_arm_is_compared_to_another_by_median_wall_time():
@@ -76,7 +80,7 @@ def test_an_arm_is_compared_to_another_by_median_wall_time():
     ours = [{"wall": 0.180}, {"wall": 0.190}, {"wall": 0.400}]  # one slow outlier: the median ignores it
     libraries = [{"wall": 0.170}, {"wall": 0.160}, {"wall": 0.175}]
     # When they are compared
-    figures = bench.compared(ours, libraries, "libraries")
+    figures = timing.compared(ours, libraries, "libraries")
     # Then ours is over theirs, never the other way round, with the difference in ms
     assert figures == {"ratio_libraries": round(0.190 / 0.170, 3), "over_libraries_ms": 20.0}
 
@@ -87,5 +91,21 @@ def test_the_report_marks_judged_and_reported_checks_apart():
         {"target": "judged and missed", "value": 1.4, "ok": False},
         {"target": "reported only", "value": 0.21, "ok": None},
     ]
-    lines = bench.table({"targets": checks}).splitlines()
+    lines = table({"targets": checks}).splitlines()
     assert [line.split()[0] for line in lines] == ["PASS", "FAIL", "info"]
+
+
+def test_arms_are_sampled_in_rotating_rounds_after_one_discarded_warm_up_each():
+    # Given three arms whose sampler records every call
+    calls = []
+
+    def sample(name):
+        calls.append(name)
+        return {"arm": name, "n": len(calls)}
+
+    # When two rounds are taken
+    samples = timing.interleaved(["a", "b", "c"], 2, sample)
+    # Then each arm was sampled once to warm up, then once per round, each round starting one arm further on
+    assert calls == ["a", "b", "c", "a", "b", "c", "b", "c", "a"]
+    # And the warm-up samples are not among the results
+    assert {name: [s["n"] for s in runs] for name, runs in samples.items()} == {"a": [4, 9], "b": [5, 7], "c": [6, 8]}

@@ -104,12 +104,25 @@ def _unknowns(value: Any, annotation: Any, path: str, found: list[str]) -> None:
             _unknowns(item, args[1] if len(args) == 2 else Any, f"{path}.{key}", found)
 
 
+def _errors(exc: pydantic.ValidationError) -> list[str]:
+    return [f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()]
+
+
+def shape_problems(model: type[BaseModel], data: Any) -> list[str]:
+    """What one of the documented shapes below (``model``) finds wrong with ``data``; [] when it fits."""
+    try:
+        model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        return _errors(exc)
+    return []
+
+
 def sdk_problems(model: type[BaseModel], data: Any) -> list[str]:
     """What the SDK's ``model`` finds wrong with ``data`` (JSON-like), checked strictly; [] when valid."""
     try:
         instance = model.model_validate_json(json.dumps(data), strict=True)
     except pydantic.ValidationError as exc:
-        return [f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()]
+        return _errors(exc)
     found: list[str] = []
     _unknowns(instance, model, "data", found)
     return found
@@ -122,6 +135,15 @@ def test_the_manifest_names_every_payload_and_nothing_else():
     on_disk = {path.relative_to(CORPUS).as_posix() for path in CORPUS.rglob("*.json")} - {"expected.json"}
     assert on_disk == set(CASES)
     assert {name.split("/")[0] for name in CASES} == {"post_call", "initiation", "tool"}
+
+
+def test_the_corpus_holds_every_kind_of_payload_the_checks_below_run_on():
+    # Each check below runs once per payload of its kind, so none of them may have nothing to check.
+    assert len(TRANSCRIPTIONS) >= 10
+    assert sorted(payload(name)["data"]["metadata"]["type"] for name in FAILURES) == ["sip", "twilio"]
+    assert "initiation/whatsapp.json" in names("initiation/")
+    assert len(names("initiation/")) >= 2
+    assert names("tool/")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -267,12 +289,13 @@ class _FailureData(_Strict):
 @pytest.mark.parametrize("name", FAILURES)
 def test_call_initiation_failures_have_the_documented_shape(name):
     # ElevenLabs' post-call webhook docs, "Call initiation failure webhooks" (platform notes 4.4).
-    _FailureData.model_validate(payload(name)["data"])
+    assert shape_problems(_FailureData, payload(name)["data"]) == []
 
 
 def test_a_failure_with_a_number_in_the_twilio_form_is_refused():
     wrong = payload("post_call/call_initiation_failure_twilio.json")["data"]
     wrong["metadata"]["body"]["SipResponseCode"] = 486
+    assert shape_problems(_FailureData, wrong) != []
     with pytest.raises(pydantic.ValidationError):
         _FailureData.model_validate(wrong)
 
@@ -307,9 +330,16 @@ class _InitiationRequest(_Strict):
 
 @pytest.mark.parametrize("name", names("initiation/"))
 def test_initiation_requests_have_the_documented_shape(name):
-    body = _InitiationRequest.model_validate(payload(name))
-    if name.endswith("whatsapp.json"):
-        assert body.call_sid == ""  # empty on WhatsApp (personalization docs)
+    body = payload(name)
+    assert shape_problems(_InitiationRequest, body) == []
+    # call_sid is empty on WhatsApp (personalization docs), and only there: it is how WhatsApp is told apart
+    assert (body["call_sid"] == "") == name.endswith("whatsapp.json")
+
+
+def test_an_initiation_request_without_its_call_sid_is_refused():
+    wrong = payload("initiation/inbound_twilio.json")
+    del wrong["call_sid"]
+    assert shape_problems(_InitiationRequest, wrong) != []
 
 
 # What the server tool sends: the configured body schema, flat; every identity parameter is bound to
@@ -362,10 +392,32 @@ def _phone_values(node: Any, key: str = "") -> typing.Iterator[str]:
         yield str(node)
 
 
+def not_fictional(node: Any) -> list[str]:
+    """The phone-like values under ``node`` outside the fictional range that are not known non-numbers."""
+    found = []
+    for value in _phone_values(node):
+        bare = value.split(":", 1)[1] if value.startswith(("web:", "whatsapp:")) else value
+        digits = re.sub(r"[\s+]", "", bare)
+        if digits not in NOT_NUMBERS and not FICTIONAL.fullmatch(digits):
+            found.append(bare)
+    return found
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_only_fictional_numbers(name):
-    for value in _phone_values(payload(name)):
-        if value.startswith(("web:", "whatsapp:")):
-            value = value.split(":", 1)[1]
-        digits = re.sub(r"[\s+]", "", value)
-        assert digits in NOT_NUMBERS or FICTIONAL.fullmatch(digits), value
+    assert not_fictional(payload(name)) == []
+
+
+def test_the_number_scan_reads_every_payload_that_carries_numbers_and_catches_a_real_one():
+    # Given the corpus, Then the scan finds numbers in every payload but the three that carry none
+    # (audio, an unknown event type, a web widget's tool call): it is not passing by reading nothing
+    without = sorted(name for name in CASES if not list(_phone_values(payload(name))))
+    assert without == ["post_call/post_call_audio.json", "post_call/unknown_event_type.json", "tool/web_widget.json"]
+    # And a number outside the fictional range, in a phone field or a data collection result, is caught
+    wrong = payload("post_call/data_collection_types.json")
+    wrong["data"]["metadata"]["phone_call"]["external_number"] = "+16125550199"
+    wrong["data"]["analysis"]["data_collection_results"]["callback_number"] = {
+        "data_collection_id": "callback_number",
+        "value": "whatsapp:447700900123",
+    }
+    assert not_fictional(wrong) == ["+16125550199", "447700900123"]

@@ -102,7 +102,7 @@ class _InvokeStub(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[str, str]]:
-    from devserver.mem0_server import running_mem0_server
+    from standins.mem0 import running_mem0_server
 
     invoke = ThreadingHTTPServer(("127.0.0.1", 0), _InvokeStub)
     invoke.daemon_threads = True
@@ -330,7 +330,7 @@ def test_the_webhook_falls_back_to_boto3_without_credentials_in_the_environment(
 
 
 def test_loader_was_checked_against_the_installed_mem0ai():
-    # Revisit agentic_memory.mem0_import (and its telemetry stand-in) before changing this pin.
+    # Revisit agentic_memory.stores.mem0_loader (and its telemetry stand-in) before changing this pin.
     assert importlib.metadata.version("mem0ai") == mem0_import.CHECKED_MEM0AI
 
 

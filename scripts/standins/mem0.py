@@ -28,7 +28,7 @@ Where it knowingly differs from the real platform:
 - nothing is ever superseded (Mem0's Dream), so `latest_only` is accepted and changes nothing.
 - `delete_all` is applied at once (the platform queues it).
 
-Run it:  python -m devserver.mem0_server --port 8765 --db .local/mem0.sqlite3   (from scripts/)
+Run it:  python -m standins.mem0 --port 8765 --db .local/mem0.sqlite3   (from scripts/)
 """
 
 from __future__ import annotations

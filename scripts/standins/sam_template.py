@@ -1,8 +1,12 @@
-"""What `make dev` needs from template.yaml: the functions, their HTTP routes and the tables they use.
+"""What the local stand-ins need from template.yaml: the functions, their HTTP routes and the tables they use.
 
 Read from the template itself, so the local stack cannot drift from what `sam deploy` creates: a new
-route, a renamed handler or a changed timeout shows up locally on the next start. Only the subset of
-SAM that this project uses is understood; anything else raises `TemplateError` instead of guessing.
+route, a renamed handler or a changed timeout shows up locally on the next start. The properties are
+read as the AWS SAM specification defines them (`AWS::Serverless::Function` with its `Globals`,
+`HttpApi` events and `AWS::Serverless::HttpApi` with an OpenAPI `DefinitionBody`, SAM's defaults where
+the template says nothing) and CloudFormation's template reference (short-form intrinsic functions,
+`AWS::DynamoDB::Table`). Only the subset of SAM that this project uses is understood; anything else
+raises `TemplateError` instead of guessing.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from standins.dynamodb import Table
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -103,35 +109,6 @@ class Route:
     @property
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """A DynamoDB table a function names through an environment variable."""
-
-    logical_id: str
-    name: str
-    key_schema: list[dict[str, str]]
-    attribute_definitions: list[dict[str, str]]
-    billing_mode: str
-    ttl_attribute: str | None
-
-    def create(self, client: Any, name: str | None = None) -> str:
-        """Create this table, as the template defines it (keys, billing mode, TTL), through ``client`` (a
-        boto3 DynamoDB client: moto's, in ``make dev``, the tests and the benchmark) under ``name``, else
-        its own name; returns the name. Raises what ``CreateTable`` raises (the table exists, ...)."""
-        table = name or self.name
-        client.create_table(
-            TableName=table,
-            KeySchema=self.key_schema,
-            AttributeDefinitions=self.attribute_definitions,
-            BillingMode=self.billing_mode,
-        )
-        if self.ttl_attribute:
-            client.update_time_to_live(
-                TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": self.ttl_attribute}
-            )
-        return table
 
 
 def _resolve_name(value: Any, stack_name: str, fallback: str) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 
-def _unquote(value: str) -> str:
+def unquote(value: str) -> str:
+    """The value after ``NAME=``: a quoted one without its quotes, an unquoted one without a trailing ` #` comment."""
     value = value.strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         return value[1:-1]
@@ -25,7 +26,7 @@ def parse_env_file(path: Path) -> dict[str, str]:
             continue
         name, sep, value = text.removeprefix("export ").strip().partition("=")
         if sep and name.strip().isidentifier():
-            values[name.strip()] = _unquote(value)
+            values[name.strip()] = unquote(value)
     return values
 
 

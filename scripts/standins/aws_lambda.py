@@ -1,7 +1,11 @@
-"""A local Lambda: run handlers with a Lambda-like context, and serve the Invoke API (Lambda API reference).
+"""A local Lambda: run handlers with a Lambda-like context, and serve the Invoke API.
+
+The documents it follows: the Lambda API Reference's `Invoke` (its path, `InvocationType`, status codes
+and error shape), the Lambda Developer Guide's pages on the Python context object, on asynchronous
+invocation (retries, `MaximumRetryAttempts`, on-failure destination records) and on quotas (payloads).
 
 Why: `post_call` hands its job to itself with an unchanged Lambda `Invoke` (`InvocationType` Event:
-SigV4-signed httpx, or boto3 where the environment holds no credentials; agentic_memory/aws.py).
+SigV4-signed httpx, or boto3 where the environment holds no credentials; agentic_memory/stores/lambda_invoke.py).
 Both follow `AWS_ENDPOINT_URL_LAMBDA`: pointing it at `LambdaInvokeServer` makes that call land here, where the job
 runs on a background worker with Lambda's asynchronous semantics: a failed invocation is retried
 (`MaximumRetryAttempts`, 2 by default) after a delay, then parked in a dead-letter file whose lines
@@ -31,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from devserver.serving import BackgroundServer, BurstServer
+from standins.serving import BackgroundServer, BurstServer
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

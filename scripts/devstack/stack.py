@@ -3,12 +3,12 @@
 Why one process: it starts in about a second, needs no Docker, AWS account or Mem0 account, and a
 debugger or a print sees everything. The pieces, all on 127.0.0.1:
 
-* the HTTP API (`http_api`) on the chosen port, routes and handlers read from template.yaml;
-* a Lambda Invoke endpoint (`lambda_invoke`) on a free port; `AWS_ENDPOINT_URL_LAMBDA` points the
+* the HTTP API (`standins.api_gateway`) on the chosen port, routes and handlers read from template.yaml;
+* a Lambda Invoke endpoint (`standins.aws_lambda`) on a free port; `AWS_ENDPOINT_URL_LAMBDA` points the
   unchanged boto3 self-invoke of post_call at it, and its worker runs the jobs with Lambda's retries;
 * moto's DynamoDB on a free port with the template's tables (idempotency records and caller profiles,
   in memory only: after a restart callers are greeted from Mem0 until their next call rebuilds the profile);
-* the Mem0 stand-in (`mem0_server`, SQLite under the data dir) unless `MEM0_API_KEY` is set.
+* the Mem0 stand-in (`standins.mem0`, SQLite under the data dir) unless `MEM0_API_KEY` is set.
 
 The handlers read their settings once per process (`agentic_memory.config.get_settings`), so the
 environment is complete before the first handler module is imported.
@@ -33,12 +33,12 @@ from typing import Any
 
 import yaml
 
-from devserver import statefile
-from devserver.envfile import _unquote, apply_env_file
-from devserver.http_api import FunctionFailed, HttpApi, HttpApiServer
-from devserver.lambda_invoke import DEFAULT_RETRY_DELAYS, REGION, LambdaInvokeServer, LambdaRuntime, LocalFunction
-from devserver.sam_template import ROOT, TEMPLATE, Route, Template, TemplateError
-from devserver.statefile import AWS_VARIABLES_DROPPED, STATE_FILE
+from devstack import statefile
+from devstack.envfile import apply_env_file, unquote
+from devstack.statefile import AWS_VARIABLES_DROPPED, STATE_FILE
+from standins.api_gateway import FunctionFailed, HttpApi, HttpApiServer
+from standins.aws_lambda import DEFAULT_RETRY_DELAYS, REGION, LambdaInvokeServer, LambdaRuntime, LocalFunction
+from standins.sam_template import ROOT, TEMPLATE, Route, Template, TemplateError
 
 SECRETS = ("ELEVENLABS_WORKSPACE_KEY", "ELEVENLABS_HMAC_KEY")
 # The local Lambda, DynamoDB and Mem0 take no credentials that matter: they never listen beyond this
@@ -81,7 +81,7 @@ def ensure_secrets(path: Path, environ: dict[str, str] | Any = os.environ) -> di
     for name, value in made.items():
         for index, line in enumerate(lines):
             key, sep, rest = line.strip().removeprefix("export ").partition("=")
-            if sep and key.strip() == name and not _unquote(rest):
+            if sep and key.strip() == name and not unquote(rest):
                 lines[index] = f"{name}={value}"
                 break
         else:
@@ -228,16 +228,12 @@ class DevStack:
         os.environ.update(statefile.local_aws_environment(REGION))
 
     def _start_dynamodb(self, template: Template) -> None:
-        werkzeug = logging.getLogger("werkzeug")  # moto's server would log every request
-        werkzeug.setLevel(logging.ERROR)
-        werkzeug.addHandler(logging.NullHandler())
-        from moto.server import ThreadedMotoServer
+        from standins.dynamodb import DynamoDBServer
 
-        moto = ThreadedMotoServer(ip_address=INTERNAL_HOST, port=0, verbose=False)
-        moto.start()
-        self._closers.append(("DynamoDB (moto)", moto.stop))
-        host, port = moto.get_host_and_port()
-        self.dynamodb_url = f"http://{host}:{port}"
+        moto = DynamoDBServer(INTERNAL_HOST).start()
+        logging.getLogger("werkzeug").addHandler(logging.NullHandler())  # not even its errors on our console
+        self._closers.append(("DynamoDB (moto)", moto.close))
+        self.dynamodb_url = moto.url
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_url
         import boto3
 
@@ -253,7 +249,7 @@ class DevStack:
         if os.environ.get("MEM0_API_KEY"):
             self.mem0_url = (os.environ.get("MEM0_HOST") or "https://api.mem0.ai").rstrip("/")
             return
-        from devserver.mem0_server import Mem0Server
+        from standins.mem0 import Mem0Server
 
         key = f"local-{secrets.token_hex(8)}"
         server = Mem0Server(INTERNAL_HOST, 0, db=self.mem0_db, api_key=key).start()
@@ -266,12 +262,12 @@ class DevStack:
     def _start_elevenlabs_api(self) -> None:
         """ElevenLabs' conversations API for reconcile, backfill and a web call's mid-call lookup: the one
         named by ELEVENLABS_API_KEY (and ELEVENLABS_API_BASE) when set, else the local fake
-        (devserver/elevenlabs_api.py), so they all work offline."""
+        (standins/elevenlabs.py), so they all work offline."""
         if os.environ.get("ELEVENLABS_API_KEY"):
             base = os.environ.get("ELEVENLABS_API_BASE") or "https://api.elevenlabs.io"
             self.elevenlabs_api_url = base.rstrip("/")
             return
-        from devserver.elevenlabs_api import ElevenLabsApiServer
+        from standins.elevenlabs import ElevenLabsApiServer
 
         key = f"local-{secrets.token_hex(8)}"
         server = ElevenLabsApiServer(INTERNAL_HOST, 0, api_key=key).start()

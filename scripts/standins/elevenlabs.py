@@ -32,7 +32,7 @@ Tests use ``running_elevenlabs_api()``; another process steers a running fake th
 ``POST /_admin/conversations`` (a webhook body, its ``data``, or a conversation) and
 ``POST /_admin/knobs``. Run it for `make dev` (docs/operations.md):
 
-    .venv/bin/python scripts/devserver/elevenlabs_api.py --port 8766 --api-key local-elevenlabs \\
+    .venv/bin/python scripts/standins/elevenlabs.py --port 8766 --api-key local-elevenlabs \\
         --conversation events/post_call.json --ago 30
 """
 
@@ -54,10 +54,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-if __package__ in (None, ""):  # run as a file: make `devserver` importable
+if __package__ in (None, ""):  # run as a file: make `standins` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devserver.serving import BackgroundServer, BurstServer
+from standins.serving import BackgroundServer, BurstServer
 
 LIST_PATH = "/v1/convai/conversations"
 DEFAULT_PAGE_SIZE = 30  # SDK docstring: "Can not exceed 100, defaults to 30"
@@ -461,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = ElevenLabsApiServer(args.host, args.port, api_key=args.api_key)
     except OSError as exc:
-        print(f"elevenlabs_api: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        print(f"standins.elevenlabs: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
     for path in args.conversation:
         data = conversation_data(json.loads(path.read_text(encoding="utf-8")))

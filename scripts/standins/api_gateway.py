@@ -7,6 +7,11 @@ HTTP request and turns the handler's proxy response back into HTTP. Routes come 
 (`/Prod/client-data`, the path the deployed URLs carry). A route of the request's method wins over an
 `ANY` route of the same path, as in API Gateway (the template routes every other method to the
 functions, which answer 405). Unknown routes answer like API Gateway: 404 `{"message":"Not Found"}`.
+
+The document it follows: the API Gateway Developer Guide on HTTP APIs, its pages on Lambda proxy
+integrations (payload format version 2.0: the event's fields, and how a handler's answer becomes the
+HTTP response), on routes (`ANY`, the stage in the path) and on quotas (the 10 MB payload); Lambda's
+6 MB synchronous payload limit from the Lambda Developer Guide's quotas.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from devserver.sam_template import Route
-from devserver.serving import BackgroundServer, BurstServer
+from standins.sam_template import Route
+from standins.serving import BackgroundServer, BurstServer
 
 ACCOUNT = "123456789012"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit

@@ -1,0 +1,135 @@
+"""The report: the machine it ran on, and the table printed at the end of a run."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from benchmark.arms import HANDLERS, LIBRARIES
+from benchmark.caller_profile import PROFILE_ARMS
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "mem0ai": importlib.metadata.version("mem0ai"),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = []
+    if "cold" in report:
+        cold = report["cold"]
+        lines.append(
+            f"Cold start + first request, fresh process each ({cold['naive']['samples']} interleaved rounds, medians)"
+        )
+        names = (
+            "naive",
+            *HANDLERS,
+            *(n for n in cold if "@" in n),
+            *(n for n in cold if n.startswith(LIBRARIES)),
+        )
+        width = max(map(len, names)) + 2
+        lines.append(
+            f"  {'arm':<{width}}{'wall ms':>8}{'IQR':>6}{'wall/naive':>11}{'in-proc ms':>12}{'in-proc/naive':>14}"
+            f"{'wall/libraries':>15}  Mem0 requests"
+        )
+        for name in names:
+            arm = cold[name]
+            made = ", ".join(f"{k} x{v}" for k, v in arm["mem0_requests"].items()) or "-"
+            over = f"{arm['ratio_libraries']:.3f}" if "ratio_libraries" in arm else "-"
+            lines.append(
+                f"  {name:<{width}}{arm['wall_ms']:>8.0f}{arm['wall_iqr_ms']:>6.0f}{arm['ratio_wall']:>11.3f}"
+                f"{arm['in_process_ms']:>12.0f}{arm['ratio_in_process']:>14.3f}{over:>15}  {made}"
+            )
+        against = [(n, cold[n]) for n in HANDLERS if "ratio_baseline" in cold[n]]
+        if against:
+            rev = report["config"]["baseline"]
+            lines.append(
+                f"  against {rev}: "
+                + "; ".join(f"{n} {a['over_baseline_ms']:+.1f} ms ({a['ratio_baseline']:.3f} x)" for n, a in against)
+            )
+        ping = cold["ping"]
+        lines.append(
+            f"  client_data with Mem0 answering in {ping['delay_ms']} ms: {ping['client_data']['wall_ms']:.0f} ms;"
+            f" with MEM0_ORG_ID + MEM0_PROJECT_ID set (no ping): {ping['client_data+ids']['wall_ms']:.0f} ms"
+        )
+        lines.append("")
+    if "warm" in report:
+        lines.append(f"Warm, Mem0 answering in {report['config']['delay_ms']} ms; ms per request")
+        lines.append(
+            f"  {'callers':<9}{'endpoint':<15}{'n':>6}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'degraded':>10}"
+            f"  {'reference (same threads)':<25}{'p50':>7}{'p95':>7}{'p95 ratio':>10}"
+        )
+        for level, figures in report["warm"].items():
+            for name in ("client_data", "retrieve", "post_call"):
+                f = figures[name]
+                label = "post_call ack" if name == "post_call" else name
+                lines.append(
+                    f"  {level:<9}{label:<15}{f['requests']:>6}{f['p50_ms']:>8.1f}{f['p95_ms']:>8.1f}"
+                    f"{f['p99_ms']:>8.1f}{f['max_ms']:>8.1f}{f['degraded']:>10}"
+                    f"  {f['reference']:<25}{f['reference_p50_ms']:>7.1f}{f['reference_p95_ms']:>7.1f}"
+                    f"{f['ratio_p95']:>10.2f}"
+                )
+        lines.append("")
+    if "worker" in report:
+        w = report["worker"]
+        lines.append(f"Worker, {w['turns']}-turn call, Mem0 answering in {w['delay_ms']} ms")
+        for label, run in (("first job in a container", w["first"]), ("next job", w["warm"])):
+            made = ", ".join(f"{k} x{v}" for k, v in run["by_path"].items())
+            lines.append(f"  {label:<25}{run['mem0_requests']} Mem0 requests ({made}), {run['wall_ms']:.0f} ms")
+        lines.append("")
+    lines += profile_lines(report)
+    for check in report["targets"]:
+        status = {True: "PASS", False: "FAIL", None: "info"}[check["ok"]]
+        lines.append(f"  {status:<4}  {check['target']}  ({check['value']})")
+    return "\n".join(lines)
+
+
+def profile_lines(report: dict[str, Any]) -> list[str]:
+    part = report.get("profile")
+    if not part:
+        return []
+    lines = []
+    if "cold" in part:
+        cold = part["cold"]
+        rounds = cold["naive"]["samples"]
+        lines.append(f"Caller profile: cold start + first request, returning caller ({rounds} rounds, medians)")
+        lines.append(f"  {'arm':<40}{'wall ms':>8}{'IQR':>6}{'x naive':>9}  boto3  Mem0 reads")
+        for name in PROFILE_ARMS:
+            arm = cold[name]
+            boto3 = "yes" if "boto3" in arm["loaded"] else "no"
+            lines.append(
+                f"  {name:<40}{arm['wall_ms']:>8.0f}{arm['wall_iqr_ms']:>6.0f}{arm['ratio_wall']:>9.2f}"
+                f"  {boto3:<5}  {arm['mem0_memory_requests']}"
+            )
+        lines.append("")
+    warm = part["warm"]
+    lines.append(
+        f"Caller profile: warm client_data, {warm['concurrency']} callers x {warm['calls_per_caller']} calls;"
+        " ms; each call paired with a bare GetItem"
+    )
+    lines.append(f"  {'Mem0':<14}{'GetItem p50':>12}{'p95':>7}{'client_data p50':>17}{'p95':>7}{'over':>7}  Mem0 reads")
+    for label in ("mem0_800ms", "mem0_hanging"):
+        f = warm[label]
+        lines.append(
+            f"  {label.removeprefix('mem0_'):<14}{f['dynamodb_p50_ms']:>12.1f}{f['dynamodb_p95_ms']:>7.1f}"
+            f"{f['client_data_p50_ms']:>17.1f}{f['client_data_p95_ms']:>7.1f}{f['p95_over_dynamodb_ms']:>7.1f}"
+            f"  {f['mem0_memory_requests']}"
+        )
+    lines.append("")
+    return lines
