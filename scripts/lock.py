@@ -49,6 +49,8 @@ DEV = [
     "boto3==1.44.5",
     "moto[dynamodb,lambda,sqs,cloudformation,server]==5.2.5",
     "pytest==9.2.0",
+    # the tests run in random order; a failed run names its seed (tests/conftest.py)
+    "pytest-randomly==5.1.0",
     "pytest-timeout==2.4.0",
     "hypothesis==6.170.15",
     "ruff==0.17.5",

@@ -211,3 +211,12 @@ def lambda_invocations(monkeypatch: pytest.MonkeyPatch) -> Iterator[Invocations]
     client.meta.events.register("before-call.lambda.Invoke", capture)
     yield calls
     client.meta.events.unregister("before-call.lambda.Invoke", capture)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The tests run in random order (pytest-randomly, in requirements.txt). A run that failed ends by naming
+    its seed, whatever the verbosity (``-q`` hides the header that names it), so the same order can be run
+    again; ``-p no:randomly`` runs them in file order."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if exitstatus != 0 and isinstance(seed, int) and getattr(config.option, "randomly_reorganize", False):
+        terminalreporter.write_line(f"tests ran in random order: the same order again with --randomly-seed={seed}")
