@@ -57,6 +57,8 @@ MANAGED = (
     "MEMORY_SCOPE",
     "AGENT_PHONE_NUMBERS",
     "MEMORY_RETENTION_DAYS",
+    "AUDIT_TABLE",
+    "AUDIT_RETENTION_DAYS",
 )
 
 
@@ -165,6 +167,23 @@ def profile_table(monkeypatch: pytest.MonkeyPatch, moto_server: str) -> Iterator
     _reset_process_state()
     for name in names.values():
         client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def audit_table(monkeypatch: pytest.MonkeyPatch, moto_server: str, profile_table: str) -> Iterator[str]:
+    """The audit trail's table (as the template defines it), fresh for each test, beside ``profile_table``'s."""
+    import uuid
+
+    import boto3
+
+    name = f"audit-{uuid.uuid4().hex[:10]}"
+    client = boto3.client("dynamodb", endpoint_url=moto_server)
+    TABLES["AUDIT_TABLE"].create(client, name)
+    monkeypatch.setenv("AUDIT_TABLE", name)
+    _reset_process_state()
+    yield name
+    _reset_process_state()
+    client.delete_table(TableName=name)
 
 
 class Invocations(list):

@@ -3,7 +3,7 @@ template.yaml defines, made the way CloudFormation would make them.
 
 The service is moto's (`moto.server.ThreadedMotoServer`, the DynamoDB API in memory, in a thread of this
 process); what this module adds is one quiet way to start it and one way to create a table. A table's
-keys, billing mode and time to live come from its `AWS::DynamoDB::Table` resource in template.yaml
+keys, secondary indexes, billing mode and time to live come from its `AWS::DynamoDB::Table` resource in template.yaml
 (`sam_template.Template.tables`), read as CloudFormation's resource reference for that type defines
 them, and are applied through the calls the Amazon DynamoDB API Reference documents: `CreateTable`,
 then `UpdateTimeToLive` when the resource enables TTL. So the local tables cannot drift from the
@@ -29,17 +29,24 @@ class Table:
     attribute_definitions: list[dict[str, str]]
     billing_mode: str
     ttl_attribute: str | None
+    # GlobalSecondaryIndexes as the resource gives them (IndexName, KeySchema, Projection): CreateTable
+    # takes the same shape (DynamoDB API reference, CreateTable); on-demand tables give no throughput.
+    global_secondary_indexes: tuple[dict[str, Any], ...] = ()
 
     def create(self, client: Any, name: str | None = None) -> str:
         """Create this table, as the template defines it (keys, billing mode, TTL), through ``client`` (a
         boto3 DynamoDB client: moto's, in ``make dev``, the tests and the benchmark) under ``name``, else
         its own name; returns the name. Raises what ``CreateTable`` raises (the table exists, ...)."""
         table = name or self.name
+        indexes = (
+            {"GlobalSecondaryIndexes": list(self.global_secondary_indexes)} if self.global_secondary_indexes else {}
+        )
         client.create_table(
             TableName=table,
             KeySchema=self.key_schema,
             AttributeDefinitions=self.attribute_definitions,
             BillingMode=self.billing_mode,
+            **indexes,
         )
         if self.ttl_attribute:
             client.update_time_to_live(

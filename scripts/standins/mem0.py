@@ -28,6 +28,10 @@ Where it knowingly differs from the real platform:
 - nothing is ever superseded (Mem0's Dream), so `latest_only` is accepted and changes nothing.
 - `delete_all` is applied at once (the platform queues it).
 
+Deletes are real, as Mem0's API reference documents them: `DELETE /v1/memories/{id}/` removes the record,
+and `GET`, `PUT` or `DELETE` of it then answer 404 "Memory not found" (openapi `memories_read`; mem0ai
+raises `MemoryNotFoundError`). Expiration, unlike deletion, only hides (memory-expiration page).
+
 Run it:  python -m standins.mem0 --port 8765 --db .local/mem0.sqlite3   (from scripts/)
 """
 
@@ -636,7 +640,28 @@ class Mem0Store:
             row = self._conn.execute("SELECT * FROM memories WHERE id = ?", [memory_id]).fetchone()
         return _record(row) if row else None
 
+    def update(
+        self, memory_id: str, *, text: str | None = None, metadata: Any = None, expiration_date: Any = ...
+    ) -> dict[str, Any] | None:
+        """Change one memory's text, metadata (replaced whole) or expiration date (`None` clears it: the
+        update-memory page, "send expiration_date: null" makes it permanent again); ``...`` leaves it. Returns
+        the memory as changed, or None when there is none by that id."""
+        with self._lock, self._conn:
+            row = self._conn.execute("SELECT * FROM memories WHERE id = ?", [memory_id]).fetchone()
+            if row is None:
+                return None
+            new_text = _clean(text) if text is not None else row["memory"]
+            new_metadata = json.dumps(metadata) if metadata is not None else row["metadata"]
+            new_expiry = row["expiration_date"] if expiration_date is ... else expiration_date
+            self._conn.execute(
+                "UPDATE memories SET memory = ?, norm = ?, metadata = ?, expiration_date = ?, expires_on = ?,"
+                " updated_at = ? WHERE id = ?",
+                [new_text, normalise(new_text), new_metadata, new_expiry, expiry_day(new_expiry), _now(), memory_id],
+            )
+        return self.get(memory_id)
+
     def delete(self, memory_id: str) -> bool:
+        """Delete one memory for good: `get` of it answers 404 from then on (openapi `memories_read`)."""
         with self._lock, self._conn:
             return self._conn.execute("DELETE FROM memories WHERE id = ?", [memory_id]).rowcount > 0
 
@@ -1171,15 +1196,21 @@ class Mem0Server:
                 raise _HttpError(404, "Event not found")
             return found
         single = _MEMORY_PATH.fullmatch(path)
-        if single and method in ("GET", "DELETE"):
+        if single and method in ("GET", "DELETE", "PUT"):
+            # openapi `memories_read` / `memories_update` / `memories_delete` (GET/PUT/DELETE
+            # /v1/memories/{memory_id}/): a deletion is real, and a memory deleted (or never made) answers
+            # 404 "Memory not found" to all three, which mem0ai maps to MemoryNotFoundError (notes 1.1).
+            # Only expiration hides without deleting (memory-expiration page: get by id still returns it).
             memory_id = unquote(single.group(1))
             if method == "GET":
                 record = self.store.get(memory_id)
                 if record is None:
-                    raise _HttpError(404, "Memory not found")
+                    raise _HttpError(404, "Memory not found!")
                 return record
+            if method == "PUT":
+                return self._update(memory_id, _object(body))
             if not self.store.delete(memory_id):
-                raise _HttpError(404, "Memory not found")
+                raise _HttpError(404, "Memory not found!")
             return {"message": "Memory deleted successfully!"}
         raise _HttpError(404, f"Not found: {method} {path}")
 
@@ -1214,6 +1245,25 @@ class Mem0Server:
         else:
             on_sent.append(lambda: self._release(job))
         return {"event_id": job.event_id, "status": "PENDING"}
+
+    def _update(self, memory_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """`PUT /v1/memories/{id}/` (openapi `memories_update`: body `text`; mem0ai 2.2.1's `update` also
+        sends `metadata`, `timestamp` and `expiration_date`, the update-memory page documents the last):
+        the memory answers with its new fields. At least one field is needed, as the SDK says."""
+        text, metadata = body.get("text"), body.get("metadata")
+        if not any(name in body for name in ("text", "metadata", "expiration_date", "timestamp")):
+            raise ValueError("At least one of text, metadata, timestamp, or expiration_date is needed")
+        if text is not None and (not isinstance(text, str) or not text.strip()):
+            raise ValueError("text must be a non-empty string")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ValueError("metadata must be a JSON object")
+        expiration = body.get("expiration_date", ...)
+        if expiration is not ... and expiration is not None and not isinstance(expiration, str):
+            raise ValueError("expiration_date must be a YYYY-MM-DD string or null")
+        record = self.store.update(memory_id, text=text, metadata=metadata, expiration_date=expiration)
+        if record is None:
+            raise _HttpError(404, "Memory not found!")
+        return {**record, "text": record["memory"]}
 
     def _search(self, body: dict[str, Any]) -> dict[str, Any]:
         query = body.get("query")

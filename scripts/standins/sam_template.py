@@ -256,5 +256,6 @@ class Template:
                     attribute_definitions=props["AttributeDefinitions"],
                     billing_mode=props.get("BillingMode", "PROVISIONED"),
                     ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") else None,
+                    global_secondary_indexes=tuple(props.get("GlobalSecondaryIndexes") or ()),
                 )
         return found

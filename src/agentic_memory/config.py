@@ -132,6 +132,10 @@ class Settings:
     # endpoint override for Lambda (AWS_ENDPOINT_URL_LAMBDA, then AWS_ENDPOINT_URL): how `make dev` and the
     # benchmark point it at their local Invoke endpoints.
     lambda_endpoint: str | None = None
+    # The audit trail of operators' views and changes and of the retention sweep's deletions
+    # (stores.audit_log): its DynamoDB table and how many days a record is kept (DynamoDB TTL).
+    audit_table: str | None = None
+    audit_retention_days: int = 400
 
     def __repr__(self) -> str:  # never print secrets, even by accident
         return f"Settings(mem0_host={self.mem0_host!r}, search_limit={self.search_limit})"
@@ -180,6 +184,8 @@ def load_settings() -> Settings:
         aws_credentials=_aws_credentials(env),
         dynamodb_endpoint=(env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or "").strip() or None,
         lambda_endpoint=(env.get("AWS_ENDPOINT_URL_LAMBDA") or env.get("AWS_ENDPOINT_URL") or "").strip() or None,
+        audit_table=env.get("AUDIT_TABLE") or None,
+        audit_retention_days=int(_number("AUDIT_RETENTION_DAYS", 400, low=1, high=3650)),
     )
 
 

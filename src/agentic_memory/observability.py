@@ -72,6 +72,8 @@ class Metric:
     RECONCILE_FAILED = "ReconcileFailed"  # a reconcile run could not list or fetch conversations
     PII_REDACTED = "PiiRedacted"  # numbers replaced by placeholders before storage (REDACT_PII)
     CALL_NOT_REMEMBERED = "CallNotRemembered"  # voicemail, failed, or the caller never spoke
+    MEMORIES_EXPIRED = "MemoriesExpired"  # Mem0 memories the retention sweep deleted (their time was up)
+    RETENTION_SWEEP_FAILED = "RetentionSweepFailed"  # a sweep run failed, was throttled out, or found work overdue
 
 
 def count(name: str, value: float = 1) -> None:

@@ -2,7 +2,8 @@
 
 The HTTP path (``edge.post_call``) verifies, queues a job for this same function and answers at once;
 the job path (``worker.job_runner``) writes the memories; the scheduled event (EventBridge, only with an
-ElevenLabs API key) and backfill's window events reconcile the conversation history (``worker.reconcile``).
+ElevenLabs API key) and backfill's window events reconcile the conversation history (``worker.reconcile``);
+the hourly retention sweep's event deletes what is due (``worker.retention_sweep``).
 mem0 and boto3 load only on the path that needs them.
 """
 
@@ -14,7 +15,7 @@ with init_phase():  # no garbage collection while the code loads (agentic_memory
     tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/stores/tls.py)
     from agentic_memory.edge import post_call
     from agentic_memory.observability import logger, metrics, use_service
-    from agentic_memory.worker import job_runner, reconcile
+    from agentic_memory.worker import job_runner, reconcile, retention_sweep
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
@@ -25,4 +26,6 @@ def lambda_handler(event, context):
         return job_runner.run_job(event, context)
     if reconcile.is_reconcile_event(event):
         return reconcile.handle(event, context)
+    if retention_sweep.is_sweep_event(event):
+        return retention_sweep.handle(event, context)
     return post_call.handle(event, context)

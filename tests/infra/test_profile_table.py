@@ -63,8 +63,28 @@ def test_the_key_is_the_one_profile_py_reads_and_writes(cfn):
     assert spec["AttributeDefinitions"] == [
         {"AttributeName": "pk", "AttributeType": "S"},
         {"AttributeName": "sk", "AttributeType": "S"},
+        # the keys of the retention ledger's sparse index (stores/retention_ledger.py), nothing else
+        {"AttributeName": "due_bucket", "AttributeType": "S"},
+        {"AttributeName": "due_at", "AttributeType": "N"},
     ]
     assert set(profile.item_key("+14155550123", "agent_1")) == {"pk", "sk"}
+
+
+def test_the_ledger_index_is_the_one_the_sweep_queries(cfn):
+    from agentic_memory.stores import retention_ledger
+
+    [index] = props(cfn, "ProfileTable")["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == retention_ledger.DUE_INDEX
+    assert index["KeySchema"] == [
+        {"AttributeName": "due_bucket", "KeyType": "HASH"},
+        {"AttributeName": "due_at", "KeyType": "RANGE"},
+    ]
+    # Given a ledger line as the worker writes it, When its item is built, Then it carries both index keys
+    from agentic_memory.domain.retention import DueEntry
+
+    item = retention_ledger._item(DueEntry("+14155550123", "call", "conv_1", 100, 50))
+    assert {"due_bucket", "due_at"} <= set(item)
+    assert "expires_at" not in item  # a ledger line never expires by TTL: what it points at would stay
 
 
 def test_client_data_and_the_worker_get_the_table_and_retrieve_does_not(cfn):
@@ -80,9 +100,23 @@ def test_client_data_may_only_read_one_item_at_a_time(cfn):
     assert actions(statement) == ["dynamodb:GetItem"]
 
 
-def test_the_worker_may_read_and_write_profiles_but_not_delete_or_scan_them(cfn):
-    [statement] = touching_the_profile_table(cfn, "PostCallRole")
-    assert actions(statement) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+def test_the_worker_may_read_write_and_delete_profiles_but_never_scan_them(cfn):
+    granted = {
+        sid: actions(s)
+        for sid, s in statements(cfn, "PostCallRole").items()
+        if s in touching_the_profile_table(cfn, "PostCallRole")
+    }
+    assert granted == {
+        "CallerProfiles": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+        # the retention sweep deletes ledger lines, and the profiles of callers of whom nothing is left
+        "RetentionDeletes": ["dynamodb:DeleteItem"],
+    }
+    # its queries reach the ledger's index only, never the whole table
+    index = statements(cfn, "PostCallRole")["RetentionDueLines"]
+    assert actions(index) == ["dynamodb:Query"]
+    assert index["Resource"] == {"Fn::Sub": "${ProfileTable.Arn}/index/retention-due"}
+    every = [action for statement in statements(cfn, "PostCallRole").values() for action in actions(statement)]
+    assert "dynamodb:Scan" not in every
 
 
 def test_retrieve_has_no_access_to_profiles(cfn):

@@ -19,6 +19,7 @@ RECONCILE_RESOURCES = {
     "ConversationsRecoveredAlarm": "AWS::CloudWatch::Alarm",
     "ReconcileFailedAlarm": "AWS::CloudWatch::Alarm",
 }
+RETENTION_SWEEP = ["RetentionSweepSchedule", "RetentionSweepSchedulePermission"]
 REQUIRED = {"Mem0ApiKey": "m0-abcdefghijklmnop", "ElevenLabsWorkspaceKey": "w" * 20, "ElevenLabsHmacKey": "h" * 20}
 
 
@@ -78,8 +79,9 @@ def test_the_api_key_is_an_optional_noecho_parameter(raw):
 def test_reconcile_without_a_key_schedules_nothing(cfn):
     # Given the stack deployed with no ElevenLabs API key (the default)
     resources = deployed(cfn)
-    # Then no rule, schedule or EventBridge permission exists, and no reconcile alarm
-    assert invokers_of_post_call(resources) == []
+    # Then no reconcile rule, schedule or EventBridge permission exists, and no reconcile alarm: only the
+    # retention sweep's, which runs whatever the key (tests/infra/test_retention_template.py)
+    assert sorted(invokers_of_post_call(resources)) == RETENTION_SWEEP
     assert not set(RECONCILE_RESOURCES) & set(resources)
     # And the function itself carries no schedule of its own (a SAM Schedule event would be unconditional)
     function = cfn["Resources"]["PostCallFunction"]
@@ -88,7 +90,9 @@ def test_reconcile_without_a_key_schedules_nothing(cfn):
 
 def test_with_a_key_one_rule_every_15_minutes_invokes_post_call(cfn):
     resources = deployed(cfn, ElevenLabsApiKey="sk_" + "k" * 40)
-    assert sorted(invokers_of_post_call(resources)) == ["ReconcileSchedule", "ReconcileSchedulePermission"]
+    assert sorted(invokers_of_post_call(resources)) == sorted(
+        ["ReconcileSchedule", "ReconcileSchedulePermission", *RETENTION_SWEEP]
+    )
     for logical_id, kind in RECONCILE_RESOURCES.items():
         assert resources[logical_id]["Type"] == kind
         assert resources[logical_id]["Condition"] == "HasElevenLabsApiKey"

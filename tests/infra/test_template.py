@@ -87,6 +87,8 @@ EXPECTED_ENV = {
         "ELEVENLABS_API_KEY": {"Ref": "ElevenLabsApiKey"},
         "ELEVENLABS_API_BASE": {"Ref": "ElevenLabsApiBase"},
         "RECONCILE_AGENT_IDS": {"Ref": "ReconcileAgentIds"},
+        "AUDIT_TABLE": {"Ref": "AuditTable"},
+        "AUDIT_RETENTION_DAYS": {"Ref": "AuditRetentionDays"},
     },
 }
 
@@ -257,8 +259,9 @@ def test_failed_jobs_retry_twice_then_park_in_an_encrypted_14_day_queue(cfn):
 
 
 def test_idempotency_table_matches_powertools_defaults(cfn):
-    # Two tables: these records and the caller profiles (tests/infra/test_profile_table.py).
-    assert set(of_type(cfn, "AWS::DynamoDB::Table")) == {"IdempotencyTable", "ProfileTable"}
+    # Three tables: these records, the caller profiles (tests/infra/test_profile_table.py) and the audit
+    # trail (tests/infra/test_retention_template.py).
+    assert set(of_type(cfn, "AWS::DynamoDB::Table")) == {"IdempotencyTable", "ProfileTable", "AuditTable"}
     table_id = "IdempotencyTable"
     table = props(cfn, table_id)
     assert table["BillingMode"] == "PAY_PER_REQUEST"
@@ -302,6 +305,9 @@ def test_post_call_role_holds_exactly_what_the_worker_uses(cfn):
         "InvokeSelfAsynchronously",
         "IdempotencyRecords",
         "CallerProfiles",  # tests/infra/test_profile_table.py
+        "RetentionDueLines",  # the retention sweep: tests/infra/test_profile_table.py
+        "RetentionDeletes",
+        "AppendAuditRecords",  # tests/infra/test_retention_template.py
         "OnFailureDestination",
         "XRay",
     }

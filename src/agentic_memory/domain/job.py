@@ -18,13 +18,13 @@ import math
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
 from agentic_memory.config import Settings
-from agentic_memory.domain import identity
+from agentic_memory.domain import identity, retention
 from agentic_memory.domain.conversation import TranscriptionData
 from agentic_memory.domain.names import clean_name, said_name
 from agentic_memory.domain.scope import app_id_for
@@ -77,6 +77,9 @@ class Job(BaseModel):
     caller_name: str | None = None
     app_id: str | None = Field(default=None, max_length=200)
     expires_on: date | None = None
+    # Unix seconds when this call's memories are due for deletion (domain.retention); the sweep deletes
+    # them then. Jobs queued before it existed have only ``expires_on`` (``due_at`` covers them).
+    delete_at: int | None = Field(default=None, ge=0)
     redacted: dict[str, int] = Field(default_factory=dict)  # counts per kind, never values
 
     @field_validator("caller_id")
@@ -90,6 +93,14 @@ class Job(BaseModel):
     def started(self) -> int | None:
         """The call's start, unix seconds (the event time when the start is unknown)."""
         return self.start_time_unix_secs or self.event_timestamp
+
+    @property
+    def due_at(self) -> int | None:
+        """Unix seconds when the call's memories must be gone (``None``: kept): ``delete_at``, else the end
+        of the ``expires_on`` day for a job queued before due times were kept."""
+        if self.delete_at is not None:
+            return self.delete_at
+        return retention.due_from_day(self.expires_on) if self.expires_on else None
 
 
 def is_job(event: Any) -> bool:
@@ -139,18 +150,13 @@ def _bounded(turns: list[JobTurn], budget: int) -> list[JobTurn]:
     return head + tail[::-1]
 
 
-def _expires_on(started: int | None, data: TranscriptionData, settings: Settings) -> date | None:
-    """The day the memories of this call expire: ``MEMORY_RETENTION_DAYS`` after the call, or the
-    workspace's deletion time for this call (``metadata.deletion_settings.deletion_time_unix_secs``),
-    whichever comes first; ``None`` keeps them."""
-    candidates = []
-    if settings.retention_days:
-        base = started or int(time.time())
-        candidates.append(datetime.fromtimestamp(base, UTC).date() + timedelta(days=settings.retention_days))
+def _delete_at(started: int | None, data: TranscriptionData, settings: Settings) -> int | None:
+    """When the memories of this call are due for deletion (unix seconds): ``MEMORY_RETENTION_DAYS`` after
+    the call, or the workspace's deletion time for this call
+    (``metadata.deletion_settings.deletion_time_unix_secs``), whichever comes first; ``None`` keeps them.
+    ``domain.retention``; the day of it is Mem0's ``expiration_date`` (``expires_on``)."""
     deletion = unix_seconds((data.metadata.deletion_settings or {}).get("deletion_time_unix_secs"))
-    if deletion:
-        candidates.append(datetime.fromtimestamp(deletion, UTC).date())
-    return min(candidates) if candidates else None
+    return retention.delete_at(started, deletion, settings.retention_days, now=int(time.time()))
 
 
 def build_job(
@@ -205,6 +211,7 @@ def build_job(
     started = unix_seconds(data.metadata.start_time_unix_secs)
     event_time = unix_seconds(event_timestamp)
     phone_call = data.metadata.phone_call
+    due = _delete_at(started or event_time, data, settings)
     fields = {
         "conversation_id": (data.conversation_id or "").strip(),
         "agent_id": single_line(data.agent_id, 200),
@@ -221,7 +228,8 @@ def build_job(
         # The same scope client_data and retrieve read: a call without an agent id is kept apart from
         # every agent's callers rather than shared.
         "app_id": app_id_for(data.agent_id, settings),
-        "expires_on": _expires_on(started or event_time, data, settings),
+        "expires_on": retention.expiration_day(due) if due is not None else None,
+        "delete_at": due,
         "redacted": dict(counts),
     }
     rest = len(Job(**fields).model_dump_json().encode("utf-8"))

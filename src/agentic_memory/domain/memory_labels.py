@@ -11,6 +11,7 @@ from __future__ import annotations
 KIND_CONVERSATION = "conversation"  # the transcript, Mem0 infers the facts
 KIND_SUMMARY = "call_summary"  # ElevenLabs' summary of the call, verbatim
 KIND_FACT = "fact"  # the agent's collected data, one sentence each
+KIND_NOTE = "manual_note"  # a note an operator added by hand (domain.provenance), with its author
 UNKNOWN_AGENT = "unknown-agent"
 
 

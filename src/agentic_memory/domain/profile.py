@@ -7,7 +7,8 @@ remembered (``remembered``) without asking Mem0. This module is the document's r
 The document (``doc``, JSON): ``name`` and ``name_from`` (the call that gave it), ``last`` (the newest
 call: conversation, start, date, summary, title, outcome, agent), ``calls``, ``facts`` (collected field ->
 value and the call it came from), ``mem0`` (a bounded snapshot of the caller's recent Mem0 facts, its
-count and when it was read), ``first_seen`` / ``last_seen`` (unix seconds) and ``expires_at``. Beside it,
+count and when it was read), ``first_seen`` / ``last_seen`` (unix seconds), ``expires_at``, and ``notes``
+added by hand (``domain.profile_edits``; absent until one is). Beside it,
 ``seen``: ``[[start, conversation id], ...]`` of the calls counted, newest first, at most
 ``MAX_COUNTED_CALLS``.
 
@@ -201,11 +202,13 @@ def remembered(doc: dict[str, Any]) -> Remembered:
     collected = doc.get("facts") or {}
     newest = sorted(collected, key=lambda label: (_as_place(collected[label]["from"]), label), reverse=True)
     sentences = [fact_sentence(label, str(collected[label]["value"])) for label in newest]
+    # Notes an operator added by hand (domain.profile_edits.with_note) lead: someone chose to tell them.
+    notes = [str(note.get("text") or "") for note in doc.get("notes") or []]
     calls = int(doc.get("calls") or 0)
     return Remembered(
-        count=max(calls, int(mem0.get("total") or 0), 1 if last else 0),
+        count=max(calls, int(mem0.get("total") or 0), 1 if last else 0, len(notes)),
         name=clean_name(doc.get("name")) or clean_name(mem0.get("name")),
-        facts=_unique([*sentences, *(str(fact) for fact in mem0.get("facts") or [])])[:MAX_FACTS],
+        facts=_unique([*notes, *sentences, *(str(fact) for fact in mem0.get("facts") or [])])[:MAX_FACTS],
         last_summary=str(last.get("summary") or last.get("title") or ""),
         last_date=str(last.get("date") or ""),
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -102,6 +103,42 @@ def _filters(user_id: str, app_id: str | None) -> dict[str, str]:
     return filters
 
 
+# Mem0's memory ids are UUIDs (openapi ``memories_read``: ``format: uuid``); anything else never reaches a
+# request path. Metadata keys are ours (domain.memory_writes, domain.provenance).
+_MEMORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+_METADATA_KEY = re.compile(r"[a-z_]{1,40}")
+
+
+def _memory_id(memory_id: Any) -> str:
+    if not isinstance(memory_id, str) or not _MEMORY_ID.fullmatch(memory_id):
+        raise ValueError("not a Mem0 memory id")
+    return memory_id
+
+
+def _not_found(error: BaseException) -> bool:
+    """Whether ``error`` is Mem0's 404 (``MemoryNotFoundError``, mem0/exceptions.py)."""
+    if "mem0" not in sys.modules:
+        return False
+    from mem0 import exceptions
+
+    return isinstance(error, exceptions.MemoryNotFoundError)
+
+
+def throttled_for(error: BaseException) -> float | None:
+    """Seconds Mem0 asked to wait, when ``error`` (or its cause) is its rate limit (429, ``RateLimitError``,
+    with ``Retry-After`` in ``debug_info["retry_after"]``: notes 1.1); 30 without a usable header;
+    ``None`` for any other error."""
+    if "mem0" not in sys.modules:
+        return None
+    from mem0 import exceptions
+
+    for candidate in (error, error.__cause__):
+        if isinstance(candidate, exceptions.RateLimitError):
+            retry_after = (getattr(candidate, "debug_info", None) or {}).get("retry_after")
+            return float(retry_after) if isinstance(retry_after, int | float) and retry_after >= 0 else 30.0
+    return None
+
+
 class MemoryStore:
     """What the product needs from Mem0, as a few calls. ``app_id`` scopes a caller's memories to one
     agent (``MEMORY_SCOPE=agent``, DESIGN.md section 6); ``None`` reads and writes the shared scope."""
@@ -159,12 +196,13 @@ class MemoryStore:
     def every_record(self, user_id: str, *, max_pages: int = 10_000) -> list[dict[str, Any]]:
         """Every record Mem0 holds under ``user_id`` (any agent scope, superseded facts included), exactly as
         Mem0 returns them (``id``, ``memory``, ``metadata``, ``created_at``, ...), paged 200 at a time
-        (``get_all``'s maximum) until a page is short. For an access request (scripts/export_caller.py)."""
+        (``get_all``'s maximum) until a page is short. For an access request (scripts/export_caller.py). Expired
+        memories too: Mem0 only hides them (``show_expired``, memory-expiration docs), so they are still held."""
         filters = _filters(user_id, None)
         found: list[dict[str, Any]] = []
         for page in range(1, max_pages + 1):
             with mem0_call("get_all"):
-                response = self._client.get_all(filters=filters, page=page, page_size=PAGE_SIZE)
+                response = self._client.get_all(filters=filters, page=page, page_size=PAGE_SIZE, show_expired=True)
             results = response.get("results", []) if isinstance(response, dict) else response
             batch = [item for item in results if isinstance(item, dict)] if isinstance(results, list) else []
             found.extend(batch)
@@ -195,6 +233,71 @@ class MemoryStore:
                 infer=infer,
                 expiration_date=expiration_date,
             )
+
+    def records_where(self, user_id: str, key: str, value: str, *, max_pages: int = 50) -> list[dict[str, Any]]:
+        """Every record of ``user_id`` (any agent scope) whose ``metadata[key]`` equals ``value``, as Mem0
+        returns them, paged 200 at a time. Mem0 filters metadata by equality (v2 memory filters docs, notes
+        2.4); an entity id is required beside it. The retention sweep finds a call's memories so: the ids
+        of an ``infer=True`` add are not known when it is written (Mem0 extracts later)."""
+        if not _METADATA_KEY.fullmatch(key) or not isinstance(value, str) or not value or not value.isprintable():
+            raise ValueError("refusing a Mem0 metadata filter with an unusable key or value")
+        filters: dict[str, Any] = {"AND": [_filters(user_id, None), {"metadata": {key: value}}]}
+        found: list[dict[str, Any]] = []
+        for page in range(1, max_pages + 1):
+            with mem0_call("get_all"):
+                # show_expired: an expired memory is only hidden, and it is what is due (memory-expiration docs)
+                response = self._client.get_all(filters=filters, page=page, page_size=PAGE_SIZE, show_expired=True)
+            results = response.get("results", []) if isinstance(response, dict) else response
+            batch = [item for item in results if isinstance(item, dict)] if isinstance(results, list) else []
+            # Defence in depth (notes 4.7: scoping has failed before): only this caller's, only this value.
+            found.extend(
+                item
+                for item in batch
+                if item.get("user_id") in (user_id, None)
+                and isinstance(item.get("metadata"), dict)
+                and item["metadata"].get(key) == value
+            )
+            if len(batch) < PAGE_SIZE or (isinstance(response, dict) and not response.get("next", True)):
+                break
+        return found
+
+    def get(self, memory_id: str) -> dict[str, Any] | None:
+        """One memory by id (``GET /v1/memories/{id}/``), or ``None`` when Mem0 answers 404: it has none by
+        that id (openapi ``memories_read``: 404 "Memory not found")."""
+        checked = _memory_id(memory_id)
+        with mem0_call("get"):
+            try:
+                found = self._client.get(checked)
+            except Exception as exc:
+                if _not_found(exc):
+                    return None
+                raise
+        return found if isinstance(found, dict) else None
+
+    def delete(self, memory_id: str) -> bool:
+        """Delete one memory by id (``DELETE /v1/memories/{id}/``): ``True`` when deleted, ``False`` when Mem0
+        has none by that id any more (404), so a repeated delete is harmless."""
+        checked = _memory_id(memory_id)
+        with mem0_call("delete"):
+            try:
+                self._client.delete(checked)
+            except Exception as exc:
+                if _not_found(exc):
+                    return False
+                raise
+        return True
+
+    def update(self, memory_id: str, *, text: str, metadata: dict[str, Any] | None = None) -> Any:
+        """Replace one memory's text (and its metadata, when given) with ``update`` (``PUT
+        /v1/memories/{id}/``, openapi ``memories_update``: ``text``; the SDK also sends ``metadata``).
+        Raises Mem0's ``MemoryNotFoundError`` when there is no such memory."""
+        checked = _memory_id(memory_id)
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("a memory's text cannot be empty")
+        with mem0_call("update"):
+            if metadata is None:
+                return self._client.update(checked, text=text)
+            return self._client.update(checked, text=text, metadata=metadata)
 
     def forget(self, user_id: str) -> Any:
         """Delete every memory of ``user_id`` (queued by Mem0). One entity id per call: Mem0 honours

@@ -12,6 +12,8 @@ Table ``PROFILE_TABLE``, key ``pk`` + ``sk`` (strings):
   attribute); ``doc`` (S, the profile document as JSON: all that ``client_data`` reads); ``calls_seen``
   (S, JSON ``[[start, conversation id], ...]`` of the calls counted: the worker's alone, never read while
   a call connects).
+* **A retention ledger line** (``stores.retention_ledger``): ``pk`` = the caller, ``sk`` =
+  ``retention#<call|note>#<id>``: when what that call (or note) left must be deleted.
 * **One of our numbers**: ``pk`` = a number seen as ``agent_number`` in a post-call payload (always
   ours: DESIGN.md 3.3), ``sk`` = the scope, ``own_number`` = true. On an outbound call ElevenLabs sends
   our number as ``caller_id`` (DESIGN.md 3.1); unless it is in ``AGENT_PHONE_NUMBERS`` it is taken for
@@ -30,6 +32,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agentic_memory.config import Settings, get_settings
@@ -152,6 +155,83 @@ def update(job: Job, mem0: Mem0Snapshot | None = None, *, verbatim: int = 0, set
     raise ProfileConflict(f"the profile kept changing during {MAX_WRITE_ATTEMPTS} attempts")
 
 
+def read(caller: str, app_id: str | None, *, settings: Settings | None = None) -> ProfileState | None:
+    """The profile of ``caller`` in ``app_id``'s scope (consistent read), or ``None``."""
+    settings = settings or get_settings()
+    table = _table(settings)
+    if not table:
+        return None
+    found = aws_clients.client("dynamodb").get_item(
+        TableName=table, Key=item_key(_checked(caller), app_id), ConsistentRead=True
+    )
+    return _state(found.get("Item"), time.time())
+
+
+def rewrite(
+    caller: str,
+    app_id: str | None,
+    change: Callable[[ProfileState | None], tuple[str, ProfileState | None]],
+    *,
+    drop_expired: bool = False,
+    settings: Settings | None = None,
+) -> str:
+    """Apply ``change`` to the profile of ``caller`` in ``app_id``'s scope, as ``update`` merges a call: read
+    (consistent), ``change(state)`` -> ``("unchanged" | "written" | "deleted", new state)``, then write on
+    condition that ``version`` is still the one read, again after a lost race. ``"deleted"`` removes the
+    profile (an own-number mark on the same item is kept). Returns what was done, or ``"disabled"`` without
+    ``PROFILE_TABLE``. Used by the retention sweep and the operators' edits (``domain.profile_edits``);
+    ``drop_expired``: a profile past its ``expires_at`` that DynamoDB's TTL has not removed yet is deleted
+    (the retention sweep) instead of being treated as absent. Raises DynamoDB's errors and ``ProfileConflict``."""
+    settings = settings or get_settings()
+    table = _table(settings)
+    if not table:
+        return "disabled"
+    client = aws_clients.client("dynamodb")
+    key = item_key(_checked(caller), app_id)
+    for attempt in range(MAX_WRITE_ATTEMPTS):
+        found = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        now = time.time()
+        if drop_expired and found and found.get("kind", {}).get("S") == KIND_PROFILE and expired(found, now):
+            outcome, changed = "deleted", None
+        else:
+            outcome, changed = change(_state(found, now))
+        if outcome == "unchanged" or (outcome == "deleted" and found is None):
+            return "unchanged"
+        version = int(found["version"]["N"]) if found and "version" in found else 0
+        rest = {name: value for name, value in (found or {}).items() if name not in MANAGED}
+        condition: dict[str, Any]
+        if found is None:
+            condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+        elif "version" not in found:
+            condition = {"ConditionExpression": "attribute_not_exists(version)"}
+        else:
+            condition = {
+                "ConditionExpression": "version = :read",
+                "ExpressionAttributeValues": {":read": {"N": str(version)}},
+            }
+        try:
+            if outcome == "deleted" and set(rest) <= {"pk", "sk"}:
+                client.delete_item(TableName=table, Key=key, **condition)
+            elif outcome == "deleted":
+                client.put_item(TableName=table, Item={**rest, **key}, **condition)
+            elif changed is not None:
+                item = {**rest, **key, "kind": {"S": KIND_PROFILE}, "version": {"N": str(version + 1)}}
+                item["doc"] = {"S": dump(changed.doc)}
+                item["calls_seen"] = {"S": dump(changed.seen)}
+                if changed.doc.get("last"):
+                    item["last_started"] = {"N": str(int(changed.doc["last"]["started"]))}
+                if changed.doc.get("expires_at"):
+                    item["expires_at"] = {"N": str(int(changed.doc["expires_at"]))}
+                client.put_item(TableName=table, Item=item, **condition)
+        except Exception as error:
+            if not _is_conflict(error):
+                raise
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # nosec B311
+            continue
+        return outcome
+    raise ProfileConflict(f"the profile kept changing during {MAX_WRITE_ATTEMPTS} attempts")
+
+
 _marked: set[tuple[str, str]] = set()
 _marked_lock = threading.Lock()
 
@@ -213,6 +293,16 @@ def export(caller: str, *, settings: Settings | None = None) -> list[dict[str, A
         return None
     exported = []
     for item in _items(aws_clients.client("dynamodb"), table, _checked(caller)):
+        if item.get("kind", {}).get("S") == "retention":  # a retention ledger line (stores.retention_ledger)
+            exported.append(
+                {
+                    "kind": "retention",
+                    "deletes": item.get("entry_kind", {}).get("S", ""),
+                    "ref": item.get("ref", {}).get("S", ""),
+                    "due_at": int(item.get("due_at", {}).get("N") or 0),
+                }
+            )
+            continue
         entry: dict[str, Any] = {
             "scope": item["sk"]["S"],
             "kind": "own_number" if item.get("own_number", {}).get("BOOL") else item.get("kind", {}).get("S", ""),

@@ -14,7 +14,7 @@ from agentic_memory.domain.job import Job, is_job
 from agentic_memory.domain.memory_writes import Write, plan_writes, verbatim_memories
 from agentic_memory.observability import Metric, count, logger, mask_caller
 from agentic_memory.stores import idempotency, mem0
-from agentic_memory.worker import profile_refresh
+from agentic_memory.worker import profile_refresh, retention_sweep
 
 __all__ = ["is_job", "run_job"]
 
@@ -37,6 +37,8 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
     writes = plan_writes(job)
     already: set[str] | None = None
     expiration = job.expires_on.isoformat() if job.expires_on else None
+    # Retention: the call's due time goes in the ledger before any of its memories exist (worker.retention_sweep).
+    retention_sweep.record_due(job)
     pending = profile_refresh.start_mem0_read(job)  # the caller's Mem0 facts, read while the writes run
 
     def store() -> mem0.MemoryStore:
