@@ -1,4 +1,5 @@
-"""Export everything held about one caller as JSON, for an access request.
+"""Export everything held about one caller as JSON, for an access request (audited; the same as
+`scripts/memory_admin.py export`, which also finds, shows, corrects and forgets).
 
     python scripts/export_caller.py "+1 612 978 2029"                 # the running `make dev`
     python scripts/export_caller.py web:user-42 --output request-123.json
@@ -73,14 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     from agentic_memory.config import get_settings
     from agentic_memory.domain.identity import from_operator_input
     from agentic_memory.observability import mask_caller
-    from agentic_memory.operator_tools import caller_records
+    from agentic_memory.operator_tools.memory_admin import MemoryAdmin, Operator
 
     identity = from_operator_input(args.caller, get_settings())
     if identity is None:
         return stackfind.fail("not a caller: give a phone number, web:<id> or whatsapp:<id> (not withheld)")
     masked = mask_caller(identity)
     try:
-        document: dict[str, Any] = caller_records.export(identity)
+        # Audited (scripts/memory_admin.py export is the same action): nothing is exported unrecorded.
+        admin = MemoryAdmin(Operator(who=_who(args), source="tool"))
+        if not admin.recording:
+            print("warning: this stack has no audit table: this export is not recorded", file=sys.stderr)
+        document: dict[str, Any] = admin.export(identity)
     except Exception as exc:
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         print(
@@ -98,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     write_private(path, text)
     print(f"{masked}: {counts}; written to {path} (readable by you only)")
     return 0
+
+
+def _who(args: argparse.Namespace) -> str:
+    """The operator, as scripts/memory_admin.py names them in the audit trail."""
+    from memory_admin import operator_name
+
+    return operator_name(stackfind.resolve(args, required=False, announce=False))
 
 
 if __name__ == "__main__":

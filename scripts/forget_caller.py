@@ -1,4 +1,5 @@
-"""Forget a caller: delete every memory Mem0 holds for their number (the right to be forgotten).
+"""Forget a caller: delete every memory Mem0 holds for their number (the right to be forgotten); audited, as
+`scripts/memory_admin.py forget` is.
 
     python scripts/forget_caller.py "+1 612 978 2029"        # shows the count, asks to confirm
     python scripts/forget_caller.py 6129782029 --yes         # no prompt (scripts, tickets)
@@ -119,15 +120,24 @@ def main(argv: list[str] | None = None) -> int:
         print("Not confirmed: nothing was deleted.")
         return 1
     try:
-        from agentic_memory.operator_tools import caller_records
+        from memory_admin import operator_name
 
-        caller_records.erase(user_id, store)  # everything export_caller.py exports
-        remaining = count(store, user_id)[0]
-        for _ in range(VERIFY_ATTEMPTS - 1):
-            if remaining == 0:
-                break
-            time.sleep(1)  # a platform may finish deleting a moment after answering
+        from agentic_memory.operator_tools import caller_records
+        from agentic_memory.operator_tools.memory_admin import MemoryAdmin, Operator
+
+        # Audited as scripts/memory_admin.py forget is: recorded first, or nothing is deleted.
+        admin = MemoryAdmin(Operator(operator_name(stackfind.resolve(args, required=False, announce=False)), "tool"))
+        if not admin.recording:
+            print("warning: this stack has no audit table: this deletion is not recorded", file=sys.stderr)
+        with admin.audited("forget", user_id, {"held": total}) as outcome:
+            caller_records.erase(user_id, store)  # everything export_caller.py exports
             remaining = count(store, user_id)[0]
+            for _ in range(VERIFY_ATTEMPTS - 1):
+                if remaining == 0:
+                    break
+                time.sleep(1)  # a platform may finish deleting a moment after answering
+                remaining = count(store, user_id)[0]
+            outcome.update(remaining=remaining)
     except Exception as exc:
         return _failed("deleting failed", exc)
     if remaining:
