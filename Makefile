@@ -12,7 +12,8 @@ SAM_STAMP := $(SAM_VENV)/.installed-stamp
 EVENT_KEY ?= test-hmac-secret
 
 .DEFAULT_GOAL := help
-.PHONY: help setup dev test unit integration infra lint validate bench build layer-check deploy events secret lock clean
+.PHONY: help setup dev test unit integration infra lint validate bench build layer-check deploy events secret lock clean \
+	console browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,17 +41,32 @@ setup: $(STAMP) ## create .venv and install the pinned development dependencies
 dev: $(STAMP) ## run the whole stack locally (HTTP API, Lambda invoke, Mem0 store, DynamoDB)
 	$(PY) scripts/dev.py $(if $(PORT),--port $(PORT),)
 
-test: $(STAMP) lint ## lint, then every test (unit, integration, infra)
+test: $(STAMP) browser lint ## lint, then every test (unit, integration, infra)
 	$(PY) -m pytest
 
 unit: $(STAMP) ## unit tests only
 	$(PY) -m pytest tests/unit
 
-integration: $(STAMP) ## integration tests only
+integration: $(STAMP) browser ## integration tests only
 	$(PY) -m pytest tests/integration
 
 infra: $(STAMP) ## template tests only
 	$(PY) -m pytest tests/infra
+
+console: $(STAMP) ## the memory console on 127.0.0.1 for make dev's stack (STACK=name: a deployed one; CONSOLE_PORT=N)
+	$(PY) scripts/console.py $(if $(CONSOLE_PORT),--listen-port $(CONSOLE_PORT),) $(if $(STACK),--stack $(STACK),) \
+		$(if $(PORT),--port $(PORT),)
+
+# The console's browser test drives Debian's chromium (tests/integration/test_console_browser.py). Quick when it
+# is there; CI is a fresh Debian machine as root, where apt-get installs it.
+browser: ## install Debian's chromium for the console's browser test, when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "==> installing Debian's chromium (the console's browser test; about a minute, once)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing: install Debian's chromium package (sudo apt-get install chromium)"; exit 1; \
+		fi; }
 
 lint: $(STAMP) ## ruff (style and bugs), bandit (security), and the architecture's import rules (import-linter)
 	$(PY) -m ruff check src scripts tests

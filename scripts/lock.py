@@ -59,6 +59,8 @@ DEV = [
     "aws-sam-translator==1.115.0",
     "elevenlabs==2.78.0",
     "import-linter==2.16",
+    # drives Debian's chromium in the console's browser test (never downloads a browser of its own)
+    "playwright==1.65.2",
 ]
 SAM = ["aws-sam-cli==1.170.0"]
 

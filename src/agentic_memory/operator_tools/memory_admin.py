@@ -364,7 +364,7 @@ class MemoryAdmin:
                 return profile_edits.with_snapshot(changed, fresh)
 
             profile = self._refresh(identity, app_id, add)
-            outcome.update(profile=profile, due_at=due or 0)
+            outcome.update(profile=profile, **({"due_at": due} if due is not None else {}))
         return {"note_id": note_id, "profile": profile, "deleted_on": retention.iso_day(due) if due else None}
 
     def export(self, raw: str) -> dict[str, Any]:
