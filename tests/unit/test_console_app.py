@@ -56,7 +56,9 @@ def test_the_page_and_the_api_answer_with_the_token(app):
     assert app.admin.calls == [("show", ("+16129782029",))]
 
 
-@pytest.mark.parametrize("path", ["/", "/nope/", f"/{TOKEN[:-1]}/", f"/{TOKEN}x/", f"/{TOKEN}/../console_app.py", f"/{TOKEN}/index.html"])
+@pytest.mark.parametrize(
+    "path", ["/", "/nope/", f"/{TOKEN[:-1]}/", f"/{TOKEN}x/", f"/{TOKEN}/../console_app.py", f"/{TOKEN}/index.html"]
+)
 def test_any_other_path_is_not_found(app, path):
     assert app.handle("GET", path, {"host": PAGE["host"]}, b"").status == 404
 
