@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--site", choices=("layer", "venv"), default="layer", help="packages the cold children see")
     parser.add_argument(
-        "--only", default="cold,worker,warm,profile", help="comma-separated parts: cold, worker, warm, profile"
+        "--only",
+        default="cold,worker,warm,profile",
+        help="parts, comma-separated: cold, worker, warm, profile, retention",
     )
     parser.add_argument("--quick", action="store_true", help="a short run: 5 rounds, 5 calls per caller")
     parser.add_argument(

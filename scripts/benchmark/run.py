@@ -18,6 +18,7 @@ from benchmark.caller_profile import profile_part
 from benchmark.cold import cold
 from benchmark.environments import ROOT, SCRIPTS, SRC, base_env, checkout_src, lambda_like_site, naive_site
 from benchmark.report import machine, table
+from benchmark.retention import retention_part, retention_verdicts
 from benchmark.servers import Mem0Admin
 from benchmark.verdicts import passed, profile_verdicts, verdicts
 from benchmark.warm import warm_and_worker
@@ -79,8 +80,11 @@ def run(args: argparse.Namespace) -> int:
             if "profile" in args.only:
                 print("caller profile: cold start and warm latency ...", file=sys.stderr, flush=True)
                 report["profile"] = profile_part(args, env, child_env, naive_env, admin, flags, tmp)
+            if "retention" in args.only:
+                print("retention: the ledger's cost to a job, the sweep's requests ...", file=sys.stderr, flush=True)
+                report["retention"] = retention_part(args, env, admin)
     report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    report["targets"] = verdicts(report) + profile_verdicts(report)
+    report["targets"] = verdicts(report) + profile_verdicts(report) + retention_verdicts(report)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2) + "\n")
