@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import time
 import uuid
@@ -19,6 +20,7 @@ from typing import Any
 from benchmark import servers
 from benchmark.servers import Mem0Admin
 from benchmark.timing import count_diff
+from benchmark.warm import quiet_stdout
 
 JOBS = 12
 # A ledger line is one PutItem before a job's Mem0 reads and writes and its profile's read and write: it may
@@ -61,31 +63,39 @@ def retention_part(args: argparse.Namespace, env: dict[str, str], admin: Mem0Adm
             os.environ[variable] = name
         from agentic_memory.config import get_settings
         from agentic_memory.stores import aws_clients, idempotency, mem0, profile_table
-        from post_call.handler import lambda_handler
-        from tests.support import LambdaContext
 
         get_settings.cache_clear()
         for reset in (aws_clients.reset_clients, idempotency.reset, mem0.reset_clients, profile_table.reset):
             reset()
-        walls: dict[str, list[float]] = {"kept": [], "due": []}
-        past = int(time.time()) - 60
-        lambda_handler(_job(f"conv_warmup_{uuid.uuid4().hex[:8]}", "+15550170000", None), LambdaContext())
-        for n in range(JOBS):
-            for arm, due in (("kept", None), ("due", past)) if n % 2 else (("due", past), ("kept", None)):
-                job = _job(f"conv_{arm}_{n}_{uuid.uuid4().hex[:8]}", f"+1555017{n:04d}", due)
-                begun = time.perf_counter()
-                outcome = lambda_handler(job, LambdaContext())
-                walls[arm].append((time.perf_counter() - begun) * 1000)
-                assert outcome["status"] == "written", outcome
-        idle = servers.http_json("POST", f"{env['MEM0_HOST']}/_admin/wait-idle/", {"timeout": 30})
-        before = admin.counts()
-        begun = time.perf_counter()
-        swept = lambda_handler({"kind": "retention_sweep"}, LambdaContext())
-        sweep_ms = (time.perf_counter() - begun) * 1000
-        made = count_diff(before, admin.counts())
+        with quiet_stdout():
+            return _measure(env, admin)
+
+
+def _measure(env: dict[str, str], admin: Mem0Admin) -> dict[str, Any]:
+    from post_call.handler import lambda_handler
+    from tests.support import LambdaContext
+
+    walls: dict[str, list[float]] = {"kept": [], "due": []}
+    past = int(time.time()) - 60
+    lambda_handler(_job(f"conv_warmup_{uuid.uuid4().hex[:8]}", "+15550170000", None), LambdaContext())
+    for n in range(JOBS):
+        for arm, due in (("kept", None), ("due", past)) if n % 2 else (("due", past), ("kept", None)):
+            job = _job(f"conv_{arm}_{n}_{uuid.uuid4().hex[:8]}", f"+1555017{n:04d}", due)
+            begun = time.perf_counter()
+            outcome = lambda_handler(job, LambdaContext())
+            walls[arm].append((time.perf_counter() - begun) * 1000)
+            assert outcome["status"] == "written", outcome
+    idle = servers.http_json("POST", f"{env['MEM0_HOST']}/_admin/wait-idle/", {"timeout": 30})
+    before = admin.counts()
+    begun = time.perf_counter()
+    swept = lambda_handler({"kind": "retention_sweep"}, LambdaContext())
+    sweep_ms = (time.perf_counter() - begun) * 1000
+    made: dict[str, int] = {}
+    for path, times in count_diff(before, admin.counts()).items():
+        shape = re.sub(r"^DELETE /v1/memories/[^/]+/$", "DELETE /v1/memories/{id}/", path)
+        made[shape] = made.get(shape, 0) + times
     kept, due = statistics.median(walls["kept"]), statistics.median(walls["due"])
     calls = swept["swept"] + swept["postponed"]
-    requests = sum(made.values())
     return {
         "jobs_per_arm": JOBS,
         "extracted": idle.get("idle"),
@@ -96,7 +106,7 @@ def retention_part(args: argparse.Namespace, env: dict[str, str], admin: Mem0Adm
             "status": swept["status"],
             "calls": calls,
             "memories_deleted": swept["memories_deleted"],
-            "mem0_requests": requests,
+            "mem0_requests": sum(made.values()),
             "by_path": made,
             "wall_ms": round(sweep_ms, 1),
             "ms_per_call": round(sweep_ms / calls, 1) if calls else None,
