@@ -97,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
     audit.add_argument("caller", nargs="?", help="only records about this caller (matched by its mask)")
     audit.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
     audit.add_argument("--limit", type=int, default=50, help="at most this many records (default 50)")
-    command("sweep", "run the retention sweep now (it runs every hour anyway)")
+    command("sweep", "run the retention sweep now (it runs every 15 minutes anyway)")
     return top
 
 

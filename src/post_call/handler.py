@@ -3,7 +3,7 @@
 The HTTP path (``edge.post_call``) verifies, queues a job for this same function and answers at once;
 the job path (``worker.job_runner``) writes the memories; the scheduled event (EventBridge, only with an
 ElevenLabs API key) and backfill's window events reconcile the conversation history (``worker.reconcile``);
-the hourly retention sweep's event deletes what is due (``worker.retention_sweep``).
+the retention sweep's event (every 15 minutes) deletes what is due (``worker.retention_sweep``).
 mem0 and boto3 load only on the path that needs them.
 """
 

@@ -86,7 +86,7 @@ def test_a_memory_whose_retention_ended_is_gone_from_mem0_and_dynamodb_after_one
     assert ledger_line(profile_table, "conv_old") is not None
     assert all(mem0_get_status(stack, memory_id) == 200 for memory_id in old_ids)
 
-    # When the hourly sweep runs once
+    # When the sweep runs once
     outcome = sweep()
 
     # Then every memory of that call is deleted, not hidden: Mem0's get answers 404 for each

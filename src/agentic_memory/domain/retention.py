@@ -22,7 +22,7 @@ SECONDS_PER_DAY = 86_400
 # ``infer=True`` add after answering it (DESIGN.md section 4; its own Zapier app waits up to 60 s, notes
 # 2.2), so a call due at once could gain memories after the first sweep found none.
 SETTLE_SECONDS = 3_600
-# A due entry older than this is overdue: the sweep runs hourly, so it has failed for half a day, and the
+# A due entry older than this is overdue: the sweep runs every 15 minutes, so it has failed for half a day, and the
 # "within a day of the due date" promise is at risk (counted as RetentionSweepFailed, which alarms).
 OVERDUE_SECONDS = 12 * 3_600
 
