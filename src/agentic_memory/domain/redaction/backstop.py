@@ -48,7 +48,7 @@ def backstop(doc: Document, found_before: list[Finding]) -> list[Finding]:
         sequence, size = ([index], len(token.digits)) if usable else ([], 0)
     if size >= cards.CARD_LENGTHS.start:
         found.extend(_cards(doc, sequence))
-    return found + _ibans(doc, phone)
+    return found + _ibans(doc)
 
 
 def _held(doc: Document, findings: list[Finding]) -> set[int]:
@@ -93,8 +93,9 @@ def _phone_numbers(doc: Document) -> set[int]:
     return found
 
 
-def _ibans(doc: Document, phone: set[int]) -> list[Finding]:
-    """All-digit IBANs (DE, FR's digit accounts, ES, PL, PT, BE ...) whose groups are broken up by words."""
+def _ibans(doc: Document) -> list[Finding]:
+    """All-digit IBANs (DE, ES, PL, PT, BE ...) whose groups are broken up by words. The country code and check
+    digits say enough that a group shaped like a phone number ("0532 0130 00") is read too."""
     found = []
     for start, length in bank_accounts.starts(doc):
         country = doc.low[start : start + 2].upper()
@@ -112,7 +113,7 @@ def _ibans(doc: Document, phone: set[int]) -> list[Finding]:
             gap_ok = token.start - last_end <= GAP_CHARS and token.end - start <= SPAN_CHARS
             between = doc.low[last_end : token.start]
             stop = _DIGIT.search(between) or "[" in between or words.BARRIER.search(between)
-            if token.word or index in phone or not gap_ok or stop:
+            if token.word or not gap_ok or stop:
                 break
             chars += token.digits
             spans.append((token.start, token.end))

@@ -128,16 +128,17 @@ MULTIPLIERS = {"double": 2, "triple": 3}
 AMBIGUOUS = {"um": "pt"}
 
 # Hesitations and linking words that may stand between the groups of one number ("4111, um, 1111", "and
-# then", "y luego", "und dann"): short, and never a number's name.
+# then", "y luego", "und dann"): short, and never a number's name. A bare "and" is not one of them: "orders
+# 48213 and 55012" are two numbers.
 FILLERS = {
-    "en": "um umm uh uhh uhm er erm ah hmm mm mhm and then so okay ok yes yeah yep right next sorry",
-    "es": "eh em este pues y luego despues entonces vale bueno si",
-    "fr": "euh heu hum et puis ensuite alors bon oui ouais",
-    "de": "ah ahm ehm hm und dann also ja",
-    "it": "ehm eh e poi allora quindi si",
-    "pt": "e entao depois ta sim hum",
-    "nl": "eh ehm en dan ja oke",
-    "pl": "yyy eee i potem no tak dobrze",
+    "en": "um umm uh uhh uhm er erm ah hmm mm mhm then so okay ok yes yeah yep right next sorry|and then",
+    "es": "eh em este pues luego despues entonces vale bueno si|y luego|y despues",
+    "fr": "euh heu hum puis ensuite alors bon oui ouais|et puis|et ensuite",
+    "de": "ah ahm ehm hm dann also ja|und dann",
+    "it": "ehm eh poi allora quindi si|e poi",
+    "pt": "entao depois ta sim hum|e depois|e entao",
+    "nl": "eh ehm dan ja oke|en dan",
+    "pl": "yyy eee potem no tak dobrze|i potem",
 }
 # "123 dash 45 dash 6789", as speech-to-text may write the dash it heard.
 DASH_WORDS = "dash hyphen guion tiret strich bindestrich trattino traco hifen streepje myslnik kreska"
@@ -187,7 +188,13 @@ def alternation(words: Iterable[str]) -> str:
 
 
 def _split(*groups: str) -> set[str]:
-    return {word for group in groups for word in group.split()}
+    """Words split at spaces; after a "|", phrases split at "|"."""
+    found = set()
+    for group in groups:
+        single, _, phrases = group.partition("|")
+        found.update(single.split())
+        found.update(phrase for phrase in phrases.split("|") if phrase)
+    return found
 
 
 WORD_VALUES: dict[str, str] = {word: digit for table in DIGIT_WORDS.values() for word, digit in table.items()}

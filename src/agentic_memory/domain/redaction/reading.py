@@ -27,7 +27,6 @@ from agentic_memory.domain.redaction.normalise import TURN_BREAK
 ACK_MAX_TURNS = 2
 ACK_MAX_WORDS = 4
 ACK_MAX_CHARS = 40
-ECHO_LOOKBACK = 4  # an echo repeats one of the last four groups read
 _WORD = re.compile("[^\\W\\d_]+")
 
 # A reading: token indices in order, and the echoes left out of it (echo index -> the index it repeats).
@@ -94,28 +93,42 @@ def _chains(doc: Document) -> list[list[int]]:
 
 
 def readings(doc: Document, sequence: Sequence[int]) -> list[Reading]:
-    """``sequence`` as said, and, when it holds echoes, without them."""
+    """``sequence`` as said, and, when it holds echoes, without them. An echo is what one turn says of the
+    number when it is exactly the groups read just before it, in another turn, that no turn echoed yet."""
     as_said: Reading = (list(sequence), {})
     if not doc.breaks_between(doc.tokens[sequence[0]].start, doc.tokens[sequence[-1]].end):
         return [as_said]  # one turn: nothing is an echo
     kept: list[int] = []
+    echoed: set[int] = set()
     echoes: dict[int, int] = {}
-    turns = {index: doc.turn_of(doc.tokens[index].start) for index in sequence}
-    for index in sequence:
-        digits = doc.tokens[index].digits
-        source = next(
-            (
-                earlier
-                for earlier in reversed(kept[-ECHO_LOOKBACK:])
-                if doc.tokens[earlier].digits == digits and turns[earlier] != turns[index]
-            ),
-            None,
-        )
-        if source is not None and len(digits) >= 2:
-            echoes[index] = source
+    for turn in _by_turn(doc, sequence):
+        said = [doc.tokens[index].digits for index in turn]
+        before = kept[-len(turn) :]
+        if (
+            len(before) == len(turn)
+            and [doc.tokens[index].digits for index in before] == said
+            and not echoed.intersection(before)
+            and doc.turn_of(doc.tokens[before[-1]].start) != doc.turn_of(doc.tokens[turn[0]].start)
+            and len("".join(said)) >= 2
+        ):
+            echoes.update(zip(turn, before, strict=True))
+            echoed.update(before)
         else:
-            kept.append(index)
+            kept.extend(turn)
     return [as_said, (kept, echoes)] if echoes else [as_said]
+
+
+def _by_turn(doc: Document, sequence: Sequence[int]) -> list[list[int]]:
+    turns: list[list[int]] = []
+    last = -1
+    for index in sequence:
+        turn = doc.turn_of(doc.tokens[index].start)
+        if turn == last:
+            turns[-1].append(index)
+        else:
+            turns.append([index])
+            last = turn
+    return turns
 
 
 def with_echoes(window: Sequence[int], echoes: dict[int, int]) -> list[int]:
