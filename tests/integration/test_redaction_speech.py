@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from agentic_memory.domain.job import MAX_FIELD_CHARS
 from agentic_memory.stores import aws_clients
 from client_data.handler import lambda_handler as client_data
 from post_call.handler import lambda_handler as post_call
@@ -147,7 +148,7 @@ CALLS: dict[str, tuple[list[dict[str, Any]], dict[str, Any], list[str], list[str
             "data_collection_results": {
                 "notes": {
                     "data_collection_id": "notes",
-                    "value": "notes " * 78 + "card 4539 1488 0343 6467 read twice",
+                    "value": "notes " * 78 + "the caller read card 4539 1488 0343 6467 twice",
                 },
             }
         },
@@ -231,6 +232,8 @@ def test_no_run_of_a_spoken_number_survives_anywhere(name, mem0_server, profile_
     # Given a payload that holds the number as this kind of caller says it (else the case proves nothing)
     sent = json.dumps({"transcript": transcript, "analysis": analysis}, ensure_ascii=False)
     assert leaks(sent, groups, phrases)
+    for result in analysis.get("data_collection_results", {}).values():  # a value whose card crosses the cut
+        assert result["value"].index("4539") < MAX_FIELD_CHARS < result["value"].index("6467")
     # When the whole call is played and the caller calls again
     job = play(transcript, analysis, lambda_invocations, mem0_server, name)
     kept = everything_kept(job, mem0_server, profile_table)

@@ -83,12 +83,14 @@ def _phone_numbers(doc: Document) -> set[int]:
     """Tokens of tight runs written as a phone number: 3-3-4 or 3-4 groups, or 10-11 digits starting 0."""
     found: set[int] = set()
     for first, last in doc.runs:
+        if first == last:
+            continue
         tokens = doc.tokens[first : last + 1]
         if any(token.word for token in tokens):
             continue
         sizes = [len(token.digits) for token in tokens]
         digits = "".join(token.digits for token in tokens)
-        if sizes in ([3, 3, 4], [3, 4]) or (digits[0] == "0" and len(digits) in (10, 11) and len(sizes) > 1):
+        if sizes in ([3, 3, 4], [3, 4]) or (digits[0] == "0" and len(digits) in (10, 11)):
             found.update(range(first, last + 1))
     return found
 

@@ -23,8 +23,9 @@ KEYWORD_GAP_CHARS = 40
 TIGHT = re.compile("(?: {1,2}|, | ?- ?)")
 
 # Numbers that are never a card, an id or an account, so never a part of one: times, dates, amounts
-# (thousands separators, decimals, a currency before or after), percentages; never right after a group of
-# digits and a space, comma or dash ("... 0000 0000 8/0000" is a number's end). One pass over ``low`` reads
+# (thousands separators, decimals, a currency before or after), percentages; never right after or before a
+# group of digits and a space, comma or dash ("... 0000 0000 8/0000" is a number's end, "0/2000 0000 ..." a
+# number's start). One pass over ``low`` reads
 # them and the groups of digits (``digits``) that are not part of them, nor of a code or a word ("gb82",
 # "A320", "4G", "1st"), nor a country code ("+44"). Each branch starts with its first character and looks
 # behind only then, so the engine skips to the next digit or currency sign at C speed.
@@ -40,7 +41,7 @@ _NUMBERS = re.compile(
     "|[0-9]*[.,][0-9]{1,2}(?![0-9])"  # 12.50, 3,5
     "|[0-9]*(?:[.,][0-9]+)? ?%"  # 15 %
     f"|[0-9]*(?:[.,][0-9]+)? ?(?:{_CURRENCY_WORDS})\\b"  # 4111 dollars
-    ")(?![0-9])"
+    ")(?![0-9])(?! {1,2}[0-9]|, [0-9]| ?- ?[0-9])"  # nor right before one
     "|[$\u20ac\u00a3\u00a5\u20b9\u20a9\u20aa\u20ba\u20b1] ?[0-9]+(?:[.,][0-9]+)*"  # $1,234.56, € 12
     "|(?P<digits>[0-9](?<![\\w+][0-9])[0-9]*)(?!\\w)"
     "|(?P<glued>[0-9]+)"  # glued to letters ("gb82": an IBAN may start there) or after "+": no token
@@ -191,23 +192,30 @@ class Document:
     def _with_words(self, numerals: list[Token], spoken: list[Token]) -> list[Token]:
         """The digit words said as part of a number: next to another token in the same turn (only separators
         or fillers between), or multiplied ("double five"); "one of them", "the next four?" are words. An
-        ambiguous word ("um") counts only next to a digit word of the language it is a digit in."""
-        every = sorted(numerals + spoken)
+        ambiguous word ("um") counts only next to a digit word of the language it is a digit in. Only the
+        groups of digits near a digit word are looked at: the others are kept whatever the words do."""
+        starts = [token.start for token in numerals]
+        near: set[Token] = set()
+        for word in spoken:
+            first = bisect.bisect_left(starts, word.start - WITHIN_TURN_GAP_CHARS - 20)
+            last = bisect.bisect_right(starts, word.end + WITHIN_TURN_GAP_CHARS)
+            near.update(numerals[first:last])
+        every = sorted([*near, *spoken])
         groups: list[list[Token]] = []
         for index, token in enumerate(every):
             if index and self.joined(every[index - 1], token):
                 groups[-1].append(token)
             else:
                 groups.append([token])
-        kept = []
+        kept = list(numerals)
         for group in groups:
             languages = {lang for token in group if token.word not in words.AMBIGUOUS for lang in _languages(token)}
             members = [t for t in group if t.word not in words.AMBIGUOUS or words.AMBIGUOUS[t.word] in languages]
             if len(members) > 1:
-                kept.extend(members)
+                kept.extend(token for token in members if token.word)
             else:
-                kept.extend(token for token in members if not token.word or len(token.digits) > 1)
-        return kept
+                kept.extend(token for token in members if token.word and len(token.digits) > 1)
+        return sorted(kept)
 
     def joined(self, left: Token, right: Token) -> bool:
         """Only separators and fillers (at most WITHIN_TURN_GAP_CHARS) between two tokens of one turn."""
@@ -226,13 +234,16 @@ class Document:
         run_of = []
         first = 0
         for index, token in enumerate(self.tokens):
-            if index and not TIGHT.fullmatch(self.low, self.tokens[index - 1].end, token.start):
+            if index and not self._tight(self.tokens[index - 1].end, token.start):
                 runs.append((first, index - 1))
                 first = index
             run_of.append(len(runs))
         if self.tokens:
             runs.append((first, len(self.tokens) - 1))
         return runs, run_of
+
+    def _tight(self, start: int, end: int) -> bool:
+        return 0 < end - start <= 3 and bool(TIGHT.fullmatch(self.low, start, end))
 
     def tail_after(self, position: int, limit: int) -> list[tuple[int, int]]:
         """The tight runs (at most two) whose tokens start in [position, limit), each from its first token

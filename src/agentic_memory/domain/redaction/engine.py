@@ -16,6 +16,7 @@ from agentic_memory.domain.redaction.kinds import PLACEHOLDERS, PRIORITY, Findin
 from agentic_memory.domain.redaction.normalise import TURN_BREAK
 
 MAX_PASSES = 8
+REREAD_CHARS = 600  # more than any reach of a rule (the backstop's 240-character window, a keyword's 150)
 _DIGIT = re.compile("[0-9]")
 
 
@@ -67,20 +68,40 @@ def redact_text(text: str, *, hint: str = "") -> tuple[str, Counter[str]]:
     """
     counts: Counter[str] = Counter()
     hint = hint.replace("_", " ")
+    low, high = 0, len(text)  # what the next pass reads: all of it, then only around what was replaced
     for _ in range(MAX_PASSES):
-        found = findings(text, hint)
+        before = hint if low == 0 else text[max(0, low - HINT_CHARS) : low]
+        found = findings(text[low:high], before)
         if not found:
             break
-        parts = []
-        last = 0
-        for start, end, kind in sorted((s, e, f.kind) for f in found for s, e in f.pieces):
-            parts.append(text[last:start])
-            parts.append(PLACEHOLDERS[kind])
+        parts = [text[:low]]
+        size = low  # characters in ``parts`` so far
+        last = low
+        first_placed = last_placed = -1  # where the first placeholder starts and the last one ends
+        for start, end, kind in sorted((s + low, e + low, f.kind) for f in found for s, e in f.pieces):
+            placeholder = PLACEHOLDERS[kind]
+            parts += (text[last:start], placeholder)
+            size += start - last
+            first_placed = size if first_placed < 0 else first_placed
+            size += len(placeholder)
+            last_placed = size
             last = end
         parts.append(text[last:])
         counts.update(finding.kind for finding in found)
         text = "".join(parts)
+        low, high = _around(text, first_placed, last_placed)
     return text, counts
+
+
+def _around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The stretch the next pass reads: REREAD_CHARS either side of what was replaced, widened to whole turns.
+    Only there can a replacement have made a new finding possible (a number cut by a placeholder: "[card
+    number] 123-45-6789"); everything else was read in full already."""
+    low = max(0, start - REREAD_CHARS)
+    high = min(len(text), end + REREAD_CHARS)
+    low = text.rfind(TURN_BREAK, 0, low) + 1 if low else 0
+    found = text.find(TURN_BREAK, high)
+    return low, (len(text) if found < 0 else found)
 
 
 def redact_turns(turns: Sequence[str]) -> tuple[list[str], Counter[str]]:
