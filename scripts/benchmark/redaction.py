@@ -129,7 +129,8 @@ def _child(src: Path, env: dict[str, str]) -> dict[str, Any]:
 def long_call_turns() -> list[dict[str, Any]]:
     """The "numbers and a card read in chunks" transcript as a post-call webhook's turns."""
     scope: dict[str, Any] = {}
-    exec(TRANSCRIPTS, scope)  # nosec B102: our own constant, the same code the children run
+    # Our own constant: the same code the children run.
+    exec(TRANSCRIPTS, scope)  # nosec B102
     turns = scope["transcripts"](TRANSCRIPT_BYTES)["numbers and a card read in chunks"]
     return [{"role": "user" if i % 2 == 0 else "agent", "message": text} for i, text in enumerate(turns)]
 

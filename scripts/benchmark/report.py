@@ -153,8 +153,8 @@ def redaction_lines(report: dict[str, Any]) -> list[str]:
     ack = part.get("ack")
     if ack:
         lines.append(
-            f"  post_call ack of a {ack['body_bytes'] // 1000} KB, {ack['turns']}-turn call ({ack['on']['requests']} each):"
-            f" redaction on p50 {ack['on']['p50_ms']} / p95 {ack['on']['p95_ms']} ms,"
+            f"  post_call ack of a {ack['body_bytes'] // 1000} KB, {ack['turns']}-turn call"
+            f" ({ack['on']['requests']} each): redaction on p50 {ack['on']['p50_ms']} / p95 {ack['on']['p95_ms']} ms,"
             f" off p50 {ack['off']['p50_ms']} / p95 {ack['off']['p95_ms']} ms"
         )
     lines.append("")

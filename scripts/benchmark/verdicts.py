@@ -120,7 +120,10 @@ def profile_verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 # The post-call acknowledgement of a 120 KB call with redaction on, over the same acknowledgement with it off,
 # p95, alternated in one warm container (benchmark.redaction.acknowledgement): what redaction adds to the ack.
-REDACTION_ACK_RATIO = 2.0
+# Reading a call as speech (every number across turns, the backstop) costs about three times what parsing and
+# checking the 185 KB payload costs (docs/performance.md, "Redaction"); four times is the bound that catches a
+# regression (a rule gone quadratic) without failing on a busy machine's noise.
+REDACTION_ACK_RATIO = 4.0
 
 
 def redaction_verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -135,8 +138,8 @@ def redaction_verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
         ms = cost["this tree"][name]["median_ms"]
         checks.append(
             {
-                "target": f"redaction of a 120 KB transcript ({name}): CPU time over {report['config']['redaction_baseline']}'s"
-                " (reported, not judged)",
+                "target": f"redaction of a 120 KB transcript ({name}): CPU time over"
+                f" {report['config']['redaction_baseline']}'s (reported, not judged)",
                 "value": f"{ratio} x ({ms} ms)",
                 "ok": None,
             }
