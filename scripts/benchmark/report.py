@@ -145,11 +145,12 @@ def redaction_lines(report: dict[str, Any]) -> list[str]:
     lines = [
         f"Redaction of a {cost['transcript_chars'] // 1000} KB transcript, CPU ms (median of {cost['rounds']} rounds)"
     ]
-    lines.append(f"  {'transcript':<36}" + "".join(f"{tree:>14}" for tree in trees) + f"{'ratio':>8}  redacted")
+    lines.append(f"  {'transcript':<36}" + "".join(f"{tree:>14}" for tree in trees) + f"{'ratio':>8}  numbers redacted")
     for name in cost[trees[0]]:
         ratio = f"{cost['ratio'][name]:.2f}" if "ratio" in cost else "-"
         figures = "".join(f"{cost[tree][name]['median_ms']:>14.1f}" for tree in trees)
-        lines.append(f"  {name:<36}{figures}{ratio:>8}  {cost[trees[0]][name]['redacted']}")
+        redacted = " / ".join(str(cost[tree][name]["redacted"]) for tree in trees)
+        lines.append(f"  {name:<36}{figures}{ratio:>8}  {redacted}")
     ack = part.get("ack")
     if ack:
         lines.append(
