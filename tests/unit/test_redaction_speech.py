@@ -250,3 +250,40 @@ def test_a_summary_is_cut_only_after_it_is_redacted():
     assert job.summary is not None
     assert not re.search(r"[0-9]", job.summary)
     assert len(job.summary) <= MAX_SUMMARY_CHARS
+
+
+# ---------------------------------------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+digits = st.integers
+
+
+@st.composite
+def everyday_turns(draw: st.DrawFn) -> list[str]:
+    """A call's turns holding only numbers that are no one's secret, each said as callers say them: phone
+    numbers, order numbers, ZIP codes, dates, times, amounts, addresses, counts, between acknowledgements."""
+    said = [
+        lambda: f"My order number is {draw(digits(10_000, 999_999))}.",
+        lambda: f"The zip code is {draw(digits(10_000, 99_999))}.",
+        lambda: f"Call me at {draw(digits(200, 999))} {draw(digits(200, 999))} {draw(digits(1000, 9999))}.",
+        lambda: f"Call me at +44 {draw(digits(7000, 7999))} {draw(digits(100_000, 999_999))}.",
+        lambda: (
+            f"It was delivered on {draw(digits(1, 12)):02}/{draw(digits(1, 28)):02}/2026 at {draw(digits(1, 12))}:30."
+        ),
+        lambda: f"It came to ${draw(digits(1, 9))},{draw(digits(100, 999))}.{draw(digits(10, 99))}.",
+        lambda: f"I live at {draw(digits(1, 9999))} Elm Street, apartment {draw(digits(1, 99))}.",
+        lambda: f"We need {draw(digits(2, 12))} chairs for the {draw(digits(1, 31))}th.",
+        lambda: "Mm-hmm.",
+        lambda: "Okay.",
+        lambda: "Thanks, anything else?",
+    ]
+    return [said[draw(st.integers(0, len(said) - 1))]() for _ in range(draw(st.integers(1, 12)))]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(everyday_turns())
+def test_everyday_numbers_over_a_whole_call_are_never_redacted(turns):
+    # Given a call of everyday numbers, in any order, When it is redacted, Then nothing is replaced
+    assert redact_turns(turns) == (turns, Counter())
