@@ -287,3 +287,41 @@ def everyday_turns(draw: st.DrawFn) -> list[str]:
 def test_everyday_numbers_over_a_whole_call_are_never_redacted(turns):
     # Given a call of everyday numbers, in any order, When it is redacted, Then nothing is replaced
     assert redact_turns(turns) == (turns, Counter())
+
+
+@st.composite
+def cards_read_aloud(draw: st.DrawFn) -> tuple[list[str], str]:
+    """A card number (first digit 2-6, Luhn-valid) read in chunks the way callers read one to a voice agent:
+    chunks of two to six digits, separators and hesitations between them, chunks spread over caller turns
+    with the agent's acknowledgements between, in ASCII, Arabic-Indic or full-width digits. Returns the
+    turns and the card's digits."""
+    body = draw(st.sampled_from("23456")) + draw(st.text("0123456789", min_size=14, max_size=14))
+    card = body + luhn.calc_check_digit(body)
+    size = draw(st.sampled_from([2, 3, 4, 4, 4, 5, 6]))
+    chunks = [card[i : i + size] for i in range(0, len(card), size)]
+    zero = draw(st.sampled_from([0x30, 0x0660, 0xFF10]))
+    between = [" ", ", ", ". ", ", um, ", " and then ", " okay "] + (["/", "-"] if size == 4 else [])
+    turns: list[str] = []
+    current = ""
+    for chunk in chunks:
+        current = (current + draw(st.sampled_from(between)) if current else "") + scripted(chunk, zero)
+        if draw(st.booleans()):  # the caller pauses: the turn ends, the agent acknowledges or not
+            turns.append(current)
+            current = ""
+            if draw(st.booleans()):
+                turns.append(draw(st.sampled_from(["Mm-hmm.", "Okay.", "Got it.", "Yes, go on.", "Uh-huh."])))
+    if current:
+        turns.append(current)
+    return turns, card
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cards_read_aloud())
+def test_a_card_read_aloud_in_chunks_leaves_no_digit_in_any_turn(said):
+    turns, card = said
+    # Given a card read in chunks over turns (the calls hold nothing but the card and acknowledgements)
+    assert luhn.is_valid(card)
+    # When the transcript is redacted, Then no digit of any script is left, and one card is counted
+    redacted, counts = redact_turns(turns)
+    assert [turn for turn in redacted if re.search(r"\d", turn)] == [], (turns, redacted)
+    assert counts == Counter(card_number=1)

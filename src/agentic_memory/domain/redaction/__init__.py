@@ -46,8 +46,9 @@ which stdnum rejects as an SSN), and an IMEI said as one (15 Luhn-valid digits n
 Known gaps, so nobody relies on more: numbers said in tens and hundreds ("forty-one eleven", "quarante et
 un"), an expiry date in words, keywords (CVV, PIN, expiry, social) in languages other than English (except
 "seguro social"), a number whose groups are separated by a longer stretch than the backstop's window or by a
-word naming another number; national ids other than the US, Canadian and UK ones; and an order number that
-happens to look like a card (13-19 digits, first digit 2-6, Luhn-valid: one in ten such numbers) is replaced.
+word naming another number; an IBAN whose letters are spelled out one by one; national ids other than the
+US, Canadian and UK ones; and an order number that happens to look like a card (13-19 digits, first digit
+2-6, Luhn-valid: one in ten such numbers), or order numbers read in one breath that together do, is replaced.
 Redaction works on the text it is given; what Mem0 later infers from that text cannot bring back a number
 that was never sent.
 
