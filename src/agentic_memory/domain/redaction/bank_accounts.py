@@ -114,6 +114,7 @@ def _gap_ok(gap: str) -> bool:
 
 
 def per_turn(doc: Document, spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """``spans`` (in order) as one piece per turn, from the first span's start to the last one's end there."""
     pieces: dict[int, list[int]] = {}
     for start, end in spans:
         turn = doc.turn_of(start)

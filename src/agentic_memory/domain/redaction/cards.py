@@ -24,6 +24,7 @@ _RIGHT_AFTER_CARD = re.compile("(?:,? {1,2}|,| ?- ?)")
 
 @functools.lru_cache(maxsize=1024)
 def is_card(digits: str) -> bool:
+    """13-19 digits starting 2-6 that pass Luhn."""
     return len(digits) in CARD_LENGTHS and digits[0] in CARD_FIRST_DIGITS and luhn.is_valid(digits)
 
 

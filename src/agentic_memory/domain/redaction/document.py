@@ -31,7 +31,8 @@ TIGHT = re.compile("(?: {1,2}|, | ?- ?)")
 # behind only then, so the engine skips to the next digit or currency sign at C speed.
 _CURRENCY_WORDS = "dollars?|bucks|cents?|euros?|pounds?|pesos?|reais|reales|francs?|zlotys?|zl|usd|eur|gbp"
 _NUMBERS = re.compile(
-    "[0-9](?<![0-9][0-9])(?<![0-9][ ,-][0-9])(?:"
+    "[0-9](?<![0-9][0-9])(?<![0-9][ ,-][0-9])(?<![0-9], [0-9])(?<![0-9]  [0-9])(?<![0-9] -[0-9])"
+    "(?<![0-9]- [0-9])(?<![0-9] - [0-9])(?:"
     "[0-9]?:[0-9]{2}(?::[0-9]{2})?"  # 10:30, 9:30:15
     "|[0-9]?[/.-][0-9]{1,2}[/.-][0-9]{2,4}"  # 27/04/2026, 04-27-2026, 27.04.26
     "|[0-9]{3}-[0-9]{1,2}-[0-9]{1,2}"  # 2026-04-27
@@ -113,6 +114,7 @@ class Document:
         self.offset = len(hint) + 3 if hint else 0
         self.cased, self.low = fold(self.original)
         self.breaks = [match.start() for match in re.finditer(TURN_BREAK, self.original)]
+        self.glued: list[int] = []  # where groups of digits glued to what is before them start ("gb82")
         self._scan_keywords()
         self.tokens = self._read_tokens()
         self.starts = [token.start for token in self.tokens]
@@ -171,7 +173,6 @@ class Document:
     def _read_tokens(self) -> list[Token]:
         low, offset = self.low, self.offset
         tokens = []
-        self.glued = []  # where groups of digits glued to what is before them start
         for match in _NUMBERS.finditer(low, offset):
             if match.lastgroup == "digits":
                 tokens.append(Token(*match.span(), match.group()))
@@ -226,6 +227,7 @@ class Document:
         return TURN_BREAK not in gap and bool(words.CONNECTOR.fullmatch(gap))
 
     def breaks_between(self, start: int, end: int) -> bool:
+        """A turn ends somewhere in [start, end)."""
         index = bisect.bisect_left(self.breaks, start)
         return index < len(self.breaks) and self.breaks[index] < end
 
@@ -266,6 +268,7 @@ class Document:
         return digits
 
     def turn_of(self, position: int) -> int:
+        """The index of the turn holding ``position`` (0 for a text that is no transcript)."""
         return bisect.bisect_right(self.breaks, position)
 
 
@@ -274,4 +277,5 @@ def _languages(token: Token) -> frozenset[str]:
 
 
 def word_char(text: str, index: int) -> bool:
+    """``text[index]`` exists and is a letter, digit or underscore."""
     return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")

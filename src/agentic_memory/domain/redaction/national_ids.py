@@ -105,6 +105,7 @@ def _dash_between(doc: Document, left: int, right: int) -> bool:
 
 
 def ninos(doc: Document) -> list[Finding]:
+    """UK national insurance numbers near their name (80 characters after it, 40 before)."""
     found = []
     for keyword_start, keyword_end in doc.spans["nino"]:
         window_end = min(len(doc.cased), keyword_end + ID_CONTEXT_BEFORE)
