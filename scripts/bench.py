@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", choices=("layer", "venv"), default="layer", help="packages the cold children see")
     parser.add_argument(
         "--only",
-        default="cold,worker,warm,profile",
-        help="parts, comma-separated: cold, worker, warm, profile, retention",
+        default="cold,worker,warm,profile,redaction",
+        help="parts, comma-separated: cold, worker, warm, profile, redaction, retention",
     )
     parser.add_argument("--quick", action="store_true", help="a short run: 5 rounds, 5 calls per caller")
     parser.add_argument(
@@ -50,6 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="REV",
         help="cold start: also each handler with src/ as git revision REV has it (e.g. main), interleaved; the"
         " layer's packages stay the current ones",
+    )
+    parser.add_argument(
+        "--redaction-baseline",
+        metavar="REV",
+        default="main",
+        help="redaction part: the git revision whose redaction the 120 KB transcript cost is compared with",
+    )
+    parser.add_argument(
+        "--ack-calls", type=int, default=20, help="redaction part: long-call acknowledgements timed per setting"
     )
     parser.add_argument("--serve-lambda-stub", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-dynamodb", action="store_true", help=argparse.SUPPRESS)

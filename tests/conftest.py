@@ -20,6 +20,7 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
+from agentic_memory import observability  # noqa: E402
 from agentic_memory.config import get_settings  # noqa: E402
 from agentic_memory.edge import retrieve  # noqa: E402
 from agentic_memory.stores import (  # noqa: E402
@@ -64,6 +65,9 @@ MANAGED = (
 
 def _reset_process_state(*, aws: bool = True) -> None:
     get_settings.cache_clear()
+    # Metrics a test added outside a handler (a script run in-process) are flushed by no one: never into the
+    # next test's handler output.
+    observability.metrics.clear_metrics()
     retrieve.reset()
     mem0.reset_clients()
     idempotency.reset()

@@ -94,6 +94,7 @@ def table(report: dict[str, Any]) -> str:
             lines.append(f"  {label:<25}{run['mem0_requests']} Mem0 requests ({made}), {run['wall_ms']:.0f} ms")
         lines.append("")
     lines += profile_lines(report)
+    lines += redaction_lines(report)
     for check in report["targets"]:
         status = {True: "PASS", False: "FAIL", None: "info"}[check["ok"]]
         lines.append(f"  {status:<4}  {check['target']}  ({check['value']})")
@@ -130,6 +131,32 @@ def profile_lines(report: dict[str, Any]) -> list[str]:
             f"  {label.removeprefix('mem0_'):<14}{f['dynamodb_p50_ms']:>12.1f}{f['dynamodb_p95_ms']:>7.1f}"
             f"{f['client_data_p50_ms']:>17.1f}{f['client_data_p95_ms']:>7.1f}{f['p95_over_dynamodb_ms']:>7.1f}"
             f"  {f['mem0_memory_requests']}"
+        )
+    lines.append("")
+    return lines
+
+
+def redaction_lines(report: dict[str, Any]) -> list[str]:
+    part = report.get("redaction")
+    if not part:
+        return []
+    cost = part["cost"]
+    trees = [name for name in cost if isinstance(cost[name], dict) and name != "ratio"]
+    lines = [
+        f"Redaction of a {cost['transcript_chars'] // 1000} KB transcript, CPU ms (median of {cost['rounds']} rounds)"
+    ]
+    lines.append(f"  {'transcript':<36}" + "".join(f"{tree:>14}" for tree in trees) + f"{'ratio':>8}  numbers redacted")
+    for name in cost[trees[0]]:
+        ratio = f"{cost['ratio'][name]:.2f}" if "ratio" in cost else "-"
+        figures = "".join(f"{cost[tree][name]['median_ms']:>14.1f}" for tree in trees)
+        redacted = " / ".join(str(cost[tree][name]["redacted"]) for tree in trees)
+        lines.append(f"  {name:<36}{figures}{ratio:>8}  {redacted}")
+    ack = part.get("ack")
+    if ack:
+        lines.append(
+            f"  post_call ack of a {ack['body_bytes'] // 1000} KB, {ack['turns']}-turn call"
+            f" ({ack['on']['requests']} each): redaction on p50 {ack['on']['p50_ms']} / p95 {ack['on']['p95_ms']} ms,"
+            f" off p50 {ack['off']['p50_ms']} / p95 {ack['off']['p95_ms']} ms"
         )
     lines.append("")
     return lines

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmark import servers
+from benchmark import redaction, servers
 from benchmark.arms import FLOOR_PARTS, HANDLERS, LIBRARY_WORK
 from benchmark.caller_profile import profile_part
 from benchmark.cold import cold
@@ -20,7 +20,7 @@ from benchmark.environments import ROOT, SCRIPTS, SRC, base_env, checkout_src, l
 from benchmark.report import machine, table
 from benchmark.retention import retention_part, retention_verdicts
 from benchmark.servers import Mem0Admin
-from benchmark.verdicts import passed, profile_verdicts, verdicts
+from benchmark.verdicts import passed, profile_verdicts, redaction_verdicts, verdicts
 from benchmark.warm import warm_and_worker
 
 
@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         "delay_ms": round(args.delay * 1000),
         "site": args.site,
         "baseline": args.baseline,
+        "redaction_baseline": args.redaction_baseline,
     }
     with tempfile.TemporaryDirectory(prefix="agentic-bench-") as scratch:
         tmp = Path(scratch)
@@ -74,9 +75,19 @@ def run(args: argparse.Namespace) -> int:
                 arms += len(HANDLERS) if args.baseline else 0
                 print(f"cold start: {args.rounds} rounds x {arms} arms, interleaved ...", file=sys.stderr, flush=True)
                 report["cold"] = cold(args, child_env, naive_env, admin, flags)
-            if args.only & {"worker", "warm"}:
-                print("worker and warm latency ...", file=sys.stderr, flush=True)
+            if "redaction" in args.only:
+                print(f"redaction: 120 KB transcripts, this tree and {args.redaction_baseline} ...", file=sys.stderr)
+                try:
+                    baseline = checkout_src(args.redaction_baseline, tmp / "redaction-baseline")
+                except RuntimeError as exc:
+                    print(f"bench: --redaction-baseline: {exc}", file=sys.stderr)
+                    return 2
+                report["redaction"] = {"cost": redaction.cost(args, base_env(tmp, mem0_url), baseline)}
+            if args.only & {"worker", "warm", "redaction"}:
+                print("worker, warm latency, long-call acknowledgement ...", file=sys.stderr, flush=True)
                 report |= warm_and_worker(args, env, admin, stub_url)
+                if "redaction_ack" in report:
+                    report["redaction"]["ack"] = report.pop("redaction_ack")
             if "profile" in args.only:
                 print("caller profile: cold start and warm latency ...", file=sys.stderr, flush=True)
                 report["profile"] = profile_part(args, env, child_env, naive_env, admin, flags, tmp)
@@ -84,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
                 print("retention: the ledger's cost to a job, the sweep's requests ...", file=sys.stderr, flush=True)
                 report["retention"] = retention_part(args, env, admin)
     report["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    report["targets"] = verdicts(report) + profile_verdicts(report) + retention_verdicts(report)
+    report["targets"] = (
+        verdicts(report) + profile_verdicts(report) + redaction_verdicts(report) + retention_verdicts(report)
+    )
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2) + "\n")

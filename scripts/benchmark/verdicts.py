@@ -116,3 +116,42 @@ def profile_verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return checks
+
+
+# The post-call acknowledgement of a 120 KB call with redaction on, over the same acknowledgement with it off,
+# p95, alternated in one warm container (benchmark.redaction.acknowledgement): what redaction adds to the ack.
+# Reading a call as speech (every number across turns, the backstop) costs about three times what parsing and
+# checking the 185 KB payload costs (docs/performance.md, "Redaction"); four times is the bound that catches a
+# regression (a rule gone quadratic) without failing on a busy machine's noise.
+REDACTION_ACK_RATIO = 4.0
+
+
+def redaction_verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The redaction part: its cost against the baseline revision is reported (reading speech costs more than
+    reading digits: info), the acknowledgement's ratio with redaction on over off is judged."""
+    part = report.get("redaction")
+    if not part:
+        return []
+    checks = []
+    cost = part["cost"]
+    for name, ratio in cost.get("ratio", {}).items():
+        ms = cost["this tree"][name]["median_ms"]
+        checks.append(
+            {
+                "target": f"redaction of a 120 KB transcript ({name}): CPU time over"
+                f" {report['config']['redaction_baseline']}'s (reported, not judged)",
+                "value": f"{ratio} x ({ms} ms)",
+                "ok": None,
+            }
+        )
+    ack = part.get("ack")
+    if ack:
+        checks.append(
+            {
+                "target": f"post_call ack of a {ack['body_bytes'] // 1000} KB call: p95 with redaction <="
+                f" {REDACTION_ACK_RATIO:g} x p95 without (same container, alternated)",
+                "value": f"{ack['ratio_p95']} ({ack['on']['p95_ms']} ms vs {ack['off']['p95_ms']} ms)",
+                "ok": ack["ratio_p95"] <= REDACTION_ACK_RATIO and ack["accepted"],
+            }
+        )
+    return checks

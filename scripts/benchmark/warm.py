@@ -17,6 +17,7 @@ from typing import Any
 
 from benchmark.arms import CALLER, FUNCTION, HANDLERS, REFERENCES, events
 from benchmark.environments import MEM0_KEY
+from benchmark.redaction import acknowledgement
 from benchmark.servers import Mem0Admin
 from benchmark.timing import percentile
 from benchmark.worker import worker
@@ -56,6 +57,8 @@ def warm_and_worker(args: argparse.Namespace, env: dict[str, str], admin: Mem0Ad
     with quiet_stdout():
         if "worker" in args.only:
             results["worker"] = worker(args, env, admin, stub_url, handlers["post_call"])
+        if "redaction" in args.only:
+            results["redaction_ack"] = acknowledgement(args, env, handlers["post_call"])
         if "warm" in args.only:
             seed(env["MEM0_HOST"], CALLER)
             # One call first per endpoint: the container is warm once it has served one.

@@ -23,7 +23,9 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     """``lint-imports`` over ``tree`` (a folder holding ``src/`` and ``pyproject.toml``)."""
     return subprocess.run(  # nosec B603
-        [str(LINT_IMPORTS), "--no-cache", "--config", str(tree / "pyproject.toml")],
+        # Through this interpreter, not the script's shebang: a virtualenv shared between worktrees may name
+        # an interpreter path that no longer exists there.
+        [sys.executable, str(LINT_IMPORTS), "--no-cache", "--config", str(tree / "pyproject.toml")],
         capture_output=True,
         text=True,
         check=False,

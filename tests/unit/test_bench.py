@@ -109,3 +109,46 @@ def test_arms_are_sampled_in_rotating_rounds_after_one_discarded_warm_up_each():
     assert calls == ["a", "b", "c", "a", "b", "c", "b", "c", "a"]
     # And the warm-up samples are not among the results
     assert {name: [s["n"] for s in runs] for name, runs in samples.items()} == {"a": [4, 9], "b": [5, 7], "c": [6, 8]}
+
+
+def redaction_report(ack_ratio: float) -> dict[str, Any]:
+    """A redaction part shaped as ``benchmark.redaction`` returns it, with made-up figures."""
+    figures = {"plain talk": {"median_ms": 15.0, "redacted": 0}}
+    return {
+        "config": {"redaction_baseline": "main"},
+        "redaction": {
+            "cost": {
+                "transcript_chars": 120_000,
+                "rounds": 5,
+                "this tree": figures,
+                "main": figures,
+                "ratio": {"plain talk": 1.0},
+            },
+            "ack": {
+                "body_bytes": 185_000,
+                "turns": 1881,
+                "accepted": True,
+                "on": {"requests": 20, "p50_ms": 50.0, "p95_ms": 20.0 * ack_ratio},
+                "off": {"requests": 20, "p50_ms": 15.0, "p95_ms": 20.0},
+                "ratio_p95": ack_ratio,
+            },
+        },
+        "targets": [],
+    }
+
+
+@pytest.mark.parametrize(("ratio", "ok"), [(3.4, True), (4.5, False)])
+def test_the_long_call_acknowledgement_is_judged_with_redaction_against_without(ratio, ok):
+    from benchmark.report import redaction_lines
+    from benchmark.verdicts import redaction_verdicts
+
+    # Given a run whose long-call ack p95 with redaction is ``ratio`` times the one without
+    checks = redaction_verdicts(redaction_report(ratio))
+    # Then the cost against the baseline revision is reported, never judged, and the ack's ratio is judged
+    assert [check["ok"] for check in checks if "CPU time over main's" in check["target"]] == [None]
+    assert [check["ok"] for check in checks if "post_call ack of a 185 KB call" in check["target"]] == [ok]
+    assert passed(checks) is ok
+    # And the table shows both arms' figures and the ack's percentiles
+    lines = "\n".join(redaction_lines(redaction_report(ratio)))
+    assert "plain talk" in lines
+    assert f"p95 {20.0 * ratio}" in lines

@@ -177,10 +177,12 @@ class TestContextFromEarlierTurns:
         ]
         assert counts == Counter(security_code=1, social_security_number=1, card_expiry=1)
 
-    def test_a_number_in_one_turn_never_runs_into_the_next(self):
-        # 4111 1111 | 1111 1111 would be a card if the turns were one number.
+    def test_a_number_runs_on_into_the_next_turn(self):
+        # Given a caller whose card is cut into two turns in a row (issue 20 turned this rule around: a number
+        # in one turn runs on into the next, as speech-to-text cuts a caller's answer)
         turns = ["my order is 4111 1111", "1111 1111 thanks"]
-        assert redact_turns(turns) == (turns, Counter())
+        # Then it is one card, replaced in both turns and counted once
+        assert redact_turns(turns) == ([f"my order is {CARD}", f"{CARD} thanks"], Counter(card_number=1))
 
     def test_turns_holding_the_turn_separator_fall_back_to_one_at_a_time(self):
         turns = ["CVV?", "737 \u2029 ok"]
@@ -304,41 +306,49 @@ def test_text_without_digits_or_digit_words_is_returned_as_is(text):
     assert redact_text(text) == (text, Counter())
 
 
-# ---------------------------------------------------------------------------------------------- speed
+# ---------------------------------------------------------------------------------------------- growth
+# How fast redaction is, is the benchmark's to say (scripts/bench.py --only redaction, judged as ratios in
+# one run). What a test can say on a busy machine is how its cost grows: linear in the text's length, so no
+# input can make it explode. Each case is timed at n and at 4n repeats, best of five each, in the same run:
+# linear growth gives about 4x, quadratic about 16x; the bound, 8x, leaves room for noise either way.
 
 
-def process_ms(function) -> float:
+def process_seconds(function) -> float:
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         started = time.process_time()
         function()
         best = min(best, time.process_time() - started)
-    return best * 1000
+    return best
 
 
-def test_a_long_transcript_is_redacted_in_milliseconds():
-    # Given a 120 KB call (the job's transcript budget) with one card number in it
-    turns = [
+def long_call(repeats: int) -> list[str]:
+    return [
         "Hi, I'm calling about order 48213 from 04/27/2026, it was $1,234.56.",
         "Sure, is +1 415 555 0123 still the best number? We open at 9:30.",
-        "Thank you so much for calling, is there anything else I can help you with today?",
-    ] * 600
-    turns[900] = "my card number is 4111 1111 1111 1111, security code 123"
-    assert sum(map(len, turns)) > 120_000
-    # When it is redacted, Then it takes a few milliseconds of CPU (generous bound: a shared CI machine)
-    assert process_ms(lambda: redact_turns(turns)) < 100
+        "my card number is 4111 1111 1111 1111, security code 123",
+    ] * repeats
 
 
 @pytest.mark.parametrize(
-    "text",
+    "make",
     [
-        " ".join("7" for _ in range(60_000)),
-        " ".join("gb12abcdefghijklmnop" for _ in range(6_000)),
-        " and ".join("4111 1111 1111 1111" for _ in range(6_000)),
-        " ".join("four" for _ in range(24_000)),
-        "cvv " * 30_000,
+        lambda n: " ".join("7" for _ in range(n * 10)),
+        lambda n: " ".join("gb12abcdefghijklmnop" for _ in range(n)),
+        lambda n: " and ".join("4111 1111 1111 1111" for _ in range(n)),
+        lambda n: " ".join("four" for _ in range(n * 4)),
+        lambda n: "cvv " * (n * 5),
     ],
     ids=["spaced-digits", "iban-like", "many-cards", "digit-words", "keywords"],
 )
-def test_hostile_input_stays_fast(text):
-    assert process_ms(lambda: redact_text(text)) < 500
+def test_hostile_input_costs_time_linear_in_its_length(make):
+    # Given a hostile text at one length and at four times that length
+    small, large = make(1_500), make(6_000)
+    # When each is redacted, Then the larger costs at most 8x the smaller (linear: 4x; quadratic: 16x)
+    assert process_seconds(lambda: redact_text(large)) < 8 * process_seconds(lambda: redact_text(small))
+
+
+def test_a_transcript_costs_time_linear_in_its_length():
+    short, long = long_call(300), long_call(1_200)
+    assert sum(map(len, long)) > 120_000  # the job's transcript budget
+    assert process_seconds(lambda: redact_turns(long)) < 8 * process_seconds(lambda: redact_turns(short))

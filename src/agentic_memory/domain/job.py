@@ -36,6 +36,9 @@ JOB_KIND = "post_call_job"
 MAX_TURN_CHARS = 2_000
 MAX_RAW_TURN_CHARS = 20_000  # read before redaction, cut to MAX_TURN_CHARS after
 MAX_FIELD_CHARS = 500
+MAX_RAW_FIELD_CHARS = 20_000  # read before redaction, cut to MAX_FIELD_CHARS after
+MAX_SUMMARY_CHARS = 4_000
+MAX_TITLE_CHARS = 200
 MAX_FIELDS = 50
 # Lambda's asynchronous invocation payload limit is 256 KB (262,144 bytes; Lambda quotas page). The
 # job is kept well under it: the transcript gets what the rest of the job leaves of this budget.
@@ -159,6 +162,10 @@ def _delete_at(started: int | None, data: TranscriptionData, settings: Settings)
     return retention.delete_at(started, deletion, settings.retention_days, now=int(time.time()))
 
 
+def _cut(text: str, limit: int) -> str:
+    return text[:limit]
+
+
 def build_job(
     data: TranscriptionData,
     *,
@@ -169,9 +176,11 @@ def build_job(
     """The compact job for a finished call (``data``) of ``caller_id``.
 
     With ``REDACT_PII`` on, every text that leaves the webhook is redacted first (``redaction``): the
-    turns as one call (the agent's "what's the security code?" gives the caller's "737" its meaning),
-    before any turn is cut to ``MAX_TURN_CHARS`` (a cut could leave half a card that no longer looks
-    like one), the summary, the title, and each collected value with its field name as context.
+    turns as one call (the agent's "what's the security code?" gives the caller's "737" its meaning, and
+    a card read in chunks over several turns is one card), the summary, the title, and each collected
+    value with its field name as context; each is cut to its bound (``MAX_TURN_CHARS``,
+    ``MAX_SUMMARY_CHARS``, ``MAX_TITLE_CHARS``, ``MAX_FIELD_CHARS``) only after it was redacted (a cut
+    could leave half a card that no longer looks like one).
     Raises ``pydantic.ValidationError`` for a field out of bounds (the webhook answers 400).
     """
     spoken = []
@@ -182,16 +191,20 @@ def build_job(
             spoken.append(("user" if turn.role == "user" else "assistant", text))
     collected = {}
     for key, result in data.analysis.data_collection_results.items():
-        value = single_line(result.value, MAX_FIELD_CHARS)
+        value = single_line(result.value, MAX_RAW_FIELD_CHARS)
         label = single_line(key, 64)
         if value and label and len(collected) < MAX_FIELDS:
             collected[label] = value
-    summary = single_line(data.analysis.transcript_summary, 4_000)
-    title = single_line(data.analysis.call_summary_title, 200)
+    # Read whole (bounded far above what is kept), cut only after redaction: a cut first could leave half a
+    # card that no longer looks like one.
+    summary = single_line(data.analysis.transcript_summary, MAX_RAW_TURN_CHARS)
+    title = single_line(data.analysis.call_summary_title, MAX_RAW_FIELD_CHARS)
     counts: Counter[str] = Counter()
+    cut = _cut
     if settings.redact_pii:
         from agentic_memory.domain import redaction  # loaded only when redaction is on
 
+        cut = redaction.shorten  # never inside a placeholder
         texts, found = redaction.redact_turns([text for _, text in spoken])
         spoken = [(role, text) for (role, _), text in zip(spoken, texts, strict=True)]
         counts += found
@@ -204,7 +217,10 @@ def build_job(
         if title:
             title, found = redaction.redact_text(title, hint=summary or "")
             counts += found
-    turns = [JobTurn(role=role, content=text[:MAX_TURN_CHARS]) for role, text in spoken]  # type: ignore[arg-type]
+    collected = {key: cut(value, MAX_FIELD_CHARS) for key, value in collected.items()}
+    summary = cut(summary, MAX_SUMMARY_CHARS) if summary else summary
+    title = cut(title, MAX_TITLE_CHARS) if title else title
+    turns = [JobTurn(role=role, content=cut(text, MAX_TURN_CHARS)) for role, text in spoken]  # type: ignore[arg-type]
     name_field = settings.caller_name_field
     name = clean_name(collected.get(name_field)) or said_name(t.content for t in turns if t.role == "user")
     collected.pop(name_field, None)  # the checked name travels as caller_name, a placeholder not at all
