@@ -44,6 +44,8 @@ LAYER = [
     "requests==2.34.2",
     "phonenumberslite==9.0.42",
     "python-stdnum==2.2",
+    # Unicode's Scripts.txt and confusables.txt for the name checks (src/agentic_memory/domain/names.py)
+    "confusable-homoglyphs==3.3.1",
 ]
 DEV = [
     "boto3==1.44.5",

@@ -132,6 +132,10 @@ class Settings:
     # endpoint override for Lambda (AWS_ENDPOINT_URL_LAMBDA, then AWS_ENDPOINT_URL): how `make dev` and the
     # benchmark point it at their local Invoke endpoints.
     lambda_endpoint: str | None = None
+    # Agents with memory (DESIGN.md section 6; domain.agents): MEMORY_AGENT_IDS, comma-separated agent ids,
+    # or "*" for every agent of the workspace. Unset: no agent has memory, so a workspace whose agents
+    # never opted in keeps nothing of their calls.
+    memory_agent_ids: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # never print secrets, even by accident
         return f"Settings(mem0_host={self.mem0_host!r}, search_limit={self.search_limit})"
@@ -180,6 +184,7 @@ def load_settings() -> Settings:
         aws_credentials=_aws_credentials(env),
         dynamodb_endpoint=(env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or "").strip() or None,
         lambda_endpoint=(env.get("AWS_ENDPOINT_URL_LAMBDA") or env.get("AWS_ENDPOINT_URL") or "").strip() or None,
+        memory_agent_ids=_split_list(env.get("MEMORY_AGENT_IDS")),
     )
 
 
