@@ -354,7 +354,8 @@ def test_an_outbound_call_from_our_number_greets_the_person_dialled(mem0_server,
     run(job_event("conv_outbound", T0 + 60, direction="outbound"))
     # Then OUR_NUMBER is marked in the marks' own key space, and nothing was written at its caller key
     mark = item(profile_table, pk="own-lines", sk=OUR_NUMBER)
-    assert mark["kind"] == {"S": "own_line"} and int(mark["outbound_until"]["N"]) > time.time()
+    assert mark["kind"] == {"S": "own_line"}
+    assert int(mark["outbound_until"]["N"]) > time.time()
     assert item(profile_table, pk=OUR_NUMBER) is None
     # When we call the customer: ElevenLabs sends our number as caller_id and theirs as called_number
     dynamic, headers = greet(OUR_NUMBER, called_number=CALLER, call_sid="CA0123")

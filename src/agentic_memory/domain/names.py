@@ -17,7 +17,9 @@ Letters alone are not enough, since a name is read aloud and shown to the agent'
   fillers U+115F, U+1160, U+3164, U+FFA0, variation selectors, the combining grapheme joiner, ...);
 * letters that look like punctuation a name never holds (LATIN LETTER RETROFLEX CLICK looks like "!",
   MODIFIER LETTER TRIANGULAR COLON like ":"): Unicode's confusables data (``confusables.txt``, through the
-  ``confusable-homoglyphs`` package) maps them to punctuation or symbols other than a name's joiners;
+  ``confusable-homoglyphs`` package) maps them to punctuation or symbols other than a name's joiners.
+  Kana, Han and Hangul letters are exempt (KATAKANA LETTER NO looks like "/", and Noriko is written with
+  it);
 * more than ``MAX_MARKS_PER_BASE`` combining marks on one letter (stacked accents);
 * letters of more than one script in one name (Latin with a Cyrillic "a", U+0430, is the classic look-alike),
   the scripts a Japanese, Chinese or Korean name mixes by nature excepted (Unicode TR 39's "highly
@@ -126,6 +128,9 @@ _SCRIPT_SETS = (
     frozenset({"HAN", "HANGUL"}),
 )
 _ANY_SCRIPT = frozenset({"COMMON", "INHERITED"})
+# Scripts whose letters are strokes that may look like a slash ("\u30ce" KATAKANA LETTER NO, in Noriko):
+# a name all in them draws no punctuation, and mixing them into another script is refused anyway.
+_IDEOGRAPHIC = frozenset({"HAN", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO"})
 # "My name is ..." and the like, in a few of the languages agents speak; the name is what follows.
 _SAID = re.compile(
     r"(?i:\bmy name is|\bmy name's|\byou can call me|\bplease call me|\bme llamo|\bmi nombre es"
@@ -204,7 +209,8 @@ def _unicode_checks_pass(text: str) -> bool:
             return False
         if script not in _ANY_SCRIPT:
             scripts.add(script)
-        if unicodedata.category(char).startswith("L") and _looks_like_punctuation(char, confusables.confusables_data):
+        letter = unicodedata.category(char).startswith("L")
+        if letter and script not in _IDEOGRAPHIC and _looks_like_punctuation(char, confusables.confusables_data):
             return False
     return len(scripts) <= 1 or any(scripts <= allowed for allowed in _SCRIPT_SETS)
 
