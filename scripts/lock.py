@@ -61,6 +61,8 @@ DEV = [
     "aws-sam-translator==1.115.0",
     "elevenlabs==2.78.0",
     "import-linter==2.16",
+    # Unicode properties (Default_Ignorable_Code_Point) as the judge of the name checks (tests/unit/test_names.py)
+    "regex==2026.11.19",
 ]
 SAM = ["aws-sam-cli==1.170.0"]
 
