@@ -47,7 +47,18 @@ import stackfind  # noqa: E402
 WINDOW_KIND = "reconcile_window"  # agentic_memory.worker.reconcile.WINDOW_KIND
 SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 CHECKPOINT_DIR = ROOT / ".local" / "backfill"
-COUNTED = ("recovered", "candidates", "already", "not_remembered", "unfinished", "failed_calls", "settling", "gone")
+COUNTED = (
+    "recovered",
+    "candidates",
+    "already",
+    "not_remembered",
+    "unfinished",
+    "failed_calls",
+    "settling",
+    "gone",
+    "other_agents",
+    "mismatched",
+)
 MAX_STALLS = 3
 MAX_WAIT_SECONDS = 900.0
 
@@ -231,7 +242,9 @@ def backfill(
         failures.extend(result.get("failures") or [])
         resume = result.get("resume_after")
         moved = resume is not None and int(resume) > position
-        worked = any(int(result.get(name) or 0) for name in (*COUNTED, "errors"))
+        # Progress is a later position or a conversation imported: a step that only meets what it met before
+        # (already imported, still settling: an API that repeats a page) is no progress.
+        worked = int(result.get("recovered") or 0) > 0
         if status == "done":
             position = until
         elif resume is not None:

@@ -327,6 +327,8 @@ def call_kinds(agent_numbers: list[str] | None) -> dict[str, Any]:
 def steps(urls: dict[str, str], tool_name: str, secret_name: str, disclosure: str) -> list[str]:
     bound = ", ".join(f"{name} = {variable}" for name, variable in SYSTEM_BINDINGS.items())
     return [
+        "Stack: put this agent's id in MemoryAgentIds (comma-separated agent ids, or * for every agent of the "
+        "workspace) and deploy; the calls of agents not listed are answered and ignored.",
         f"Workspace secret: add a secret named {secret_name!r} whose value is the stack's ElevenLabsWorkspaceKey.",
         f"Agents settings > conversation initiation webhook: URL {urls['client_data']}, header {HEADER} = that secret.",
         "Agent > Security: switch on fetching initiation client data from the webhook.",

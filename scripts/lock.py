@@ -44,6 +44,8 @@ LAYER = [
     "requests==2.34.2",
     "phonenumberslite==9.0.42",
     "python-stdnum==2.2",
+    # Unicode's Scripts.txt and confusables.txt for the name checks (src/agentic_memory/domain/names.py)
+    "confusable-homoglyphs==3.3.1",
 ]
 DEV = [
     "boto3==1.44.5",
@@ -61,6 +63,8 @@ DEV = [
     "import-linter==2.16",
     # drives Debian's chromium in the console's browser test (never downloads a browser of its own)
     "playwright==1.65.2",
+    # Unicode properties (Default_Ignorable_Code_Point) as the judge of the name checks (tests/unit/test_names.py)
+    "regex==2026.11.19",
 ]
 SAM = ["aws-sam-cli==1.170.0"]
 

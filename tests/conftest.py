@@ -60,6 +60,7 @@ MANAGED = (
     "MEMORY_RETENTION_DAYS",
     "AUDIT_TABLE",
     "AUDIT_RETENTION_DAYS",
+    "MEMORY_AGENT_IDS",
 )
 
 
@@ -92,6 +93,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
         monkeypatch.delenv(name)
     monkeypatch.setenv("ELEVENLABS_WORKSPACE_KEY", WORKSPACE_KEY)
     monkeypatch.setenv("ELEVENLABS_HMAC_KEY", HMAC_KEY)
+    # Every agent has memory unless a test says otherwise (tests/unit/test_agents.py covers the opt-in and
+    # the unset default, under which no agent has memory).
+    monkeypatch.setenv("MEMORY_AGENT_IDS", "*")
     monkeypatch.setattr(stackfind, "LOCAL_DIR", tmp_path_factory.getbasetemp() / "no-make-dev")
     _reset_process_state()
     yield

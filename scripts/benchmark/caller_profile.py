@@ -1,9 +1,12 @@
 """Part d, the caller profile (issue 11): client_data for a returning caller whose profile is in DynamoDB.
 
-client_data answers a caller who has a profile from one DynamoDB GetItem, without Mem0. Measured against
-moto's DynamoDB server (its own process, like the Mem0 server): cold start + first request with each way
-of reading DynamoDB, and warm p95 with Mem0 slow (800 ms) and hanging, each set against the DynamoDB
-round trip measured in the same run (on AWS the round trip is DynamoDB's; here moto's).
+client_data answers a caller who has a profile from one DynamoDB request (since issue 20 a BatchGetItem:
+the profiles the caller may have and the own-line marks of the call's two numbers), without Mem0. Measured
+against moto's DynamoDB server (its own process, like the Mem0 server): cold start + first request with
+each way of reading DynamoDB, and warm p95 with Mem0 slow (800 ms) and hanging, each set against the same
+DynamoDB read measured in the same run (on AWS the round trip is DynamoDB's; here moto's). And retrieve's
+read of those marks (issue 20): warm p95 with the read and without it, alternating blocks in one run,
+against the bare read's own p95.
 """
 
 from __future__ import annotations
@@ -160,6 +163,7 @@ def profile_warm(args: argparse.Namespace, env: dict[str, str], admin: Mem0Admin
     try:
         for label, delay in (("mem0_800ms", PROFILE_MEM0_SLOW), ("mem0_hanging", PROFILE_MEM0_HANGING)):
             results[label] = profile_condition(handler, make, admin, delay, args.calls)
+        results["retrieve_marks"] = retrieve_marks(env, admin, dynamodb_url, args.calls)
     finally:
         admin.delay(0.0)
         for name in ("PROFILE_TABLE", "AWS_ENDPOINT_URL_DYNAMODB"):
@@ -169,9 +173,23 @@ def profile_warm(args: argparse.Namespace, env: dict[str, str], admin: Mem0Admin
     return results
 
 
+def connect_read() -> None:
+    """The DynamoDB read client_data makes for the bench's call (``edge.client_data.lookup_profile``): the
+    profiles of both parties and the marks of both numbers, in one BatchGetItem."""
+    from agentic_memory.config import get_settings
+    from agentic_memory.domain import identity
+    from agentic_memory.stores import profile_reader
+
+    settings = get_settings()
+    numbers = identity.numbers_named(settings, PROFILE_CALLER, BENCH_CALLED)
+    profile_reader.read_for_call(numbers, numbers, None, settings=settings)
+
+
+BENCH_CALLED = "+18005551234"  # benchmark.arms.events: the called number of the bench's initiation
+
+
 def profile_condition(handler: Callable, make: Callable, admin: Mem0Admin, delay: float, calls: int) -> dict:
     """One condition of ``profile_warm``: Mem0 delayed by ``delay`` seconds, ``calls`` calls per caller."""
-    from agentic_memory.stores import profile_reader
     from tests.support import LambdaContext
 
     admin.delay(0.0)
@@ -185,12 +203,12 @@ def profile_condition(handler: Callable, make: Callable, admin: Mem0Admin, delay
 
     def one_caller(index: int) -> None:
         time.sleep(index * 0.02)
-        profile_reader.read(PROFILE_CALLER, None)
+        connect_read()
         handler(make(), LambdaContext())  # unmeasured: this modelled container's connections are open
         barrier.wait()
         for _ in range(calls):
             begun = time.perf_counter()
-            profile_reader.read(PROFILE_CALLER, None)
+            connect_read()
             read_ms = (time.perf_counter() - begun) * 1000
             event = make()
             begun = time.perf_counter()
@@ -224,6 +242,72 @@ def profile_condition(handler: Callable, make: Callable, admin: Mem0Admin, delay
         "p95_ratio": round(percentile(answers, 95) / percentile(reads, 95), 2),
         "mem0_memory_requests": sum(n for path, n in made.items() if "/memories" in path),
         "not_from_profile": problems[0],
+    }
+
+
+RETRIEVE_BLOCKS = 4  # alternating blocks without and with the marks read, so drift hits both alike
+
+
+def retrieve_marks(env: dict[str, str], admin: Mem0Admin, dynamodb_url: str, calls: int) -> dict[str, Any]:
+    """Warm retrieve for an inbound tool call (caller_id the customer, called_number our line): with
+    ``PROFILE_TABLE`` set it reads both numbers' own-line marks before searching (one BatchGetItem), without
+    it, it does not. ``PROFILE_CONCURRENCY`` callers at once, in ``RETRIEVE_BLOCKS`` alternating blocks of each;
+    with the table, each call is paired with a bare read of the same marks. Mem0 answers at once."""
+    from agentic_memory.config import get_settings
+    from agentic_memory.stores import profile_reader
+    from tests.support import LambdaContext, http_event
+
+    handler = __import__(HANDLERS["retrieve"], fromlist=["lambda_handler"]).lambda_handler
+    body = {"query": "What did I order last time?", "caller_id": PROFILE_CALLER, "called_number": BENCH_CALLED}
+    header = {"x-workspace-key": env["ELEVENLABS_WORKSPACE_KEY"]}
+    times: dict[str, list[float]] = {"without": [], "with": [], "read": []}
+    searched = [0]
+    lock = threading.Lock()
+    admin.delay(0.0)
+
+    def block(with_marks: bool) -> None:
+        if with_marks:
+            os.environ.update(PROFILE_TABLE=PROFILE_TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB=dynamodb_url)
+        else:
+            os.environ.pop("PROFILE_TABLE", None)
+        get_settings.cache_clear()
+        handler(http_event("/retrieve", body, header), LambdaContext())  # warm this condition's connections
+        barrier = threading.Barrier(PROFILE_CONCURRENCY)
+
+        def one_caller(index: int) -> None:
+            time.sleep(index * 0.02)
+            barrier.wait()
+            for _ in range(max(1, calls // RETRIEVE_BLOCKS)):
+                if with_marks:
+                    begun = time.perf_counter()
+                    profile_reader.read_marks([PROFILE_CALLER, BENCH_CALLED])
+                    with lock:
+                        times["read"].append((time.perf_counter() - begun) * 1000)
+                event = http_event("/retrieve", body, header)
+                begun = time.perf_counter()
+                answer = json.loads(handler(event, LambdaContext())["body"])
+                elapsed = (time.perf_counter() - begun) * 1000
+                with lock:
+                    times["with" if with_marks else "without"].append(elapsed)
+                    searched[0] += "note" not in answer or answer["note"].startswith("Nothing relevant")
+
+        threads = [threading.Thread(target=one_caller, args=(i,)) for i in range(PROFILE_CONCURRENCY)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    for _ in range(RETRIEVE_BLOCKS):
+        block(False)
+        block(True)
+    without, with_marks, read = (percentile(times[k], 95) for k in ("without", "with", "read"))
+    return {
+        "requests": len(times["with"]) + len(times["without"]),
+        "retrieve_p95_without_ms": round(without, 1),
+        "retrieve_p95_with_ms": round(with_marks, 1),
+        "marks_read_p95_ms": round(read, 1),
+        "added_p95_ms": round(with_marks - without, 1),
+        "searched": searched[0],
     }
 
 

@@ -92,6 +92,7 @@ def base_env(tmp: Path, mem0_url: str) -> dict[str, str]:
         "MEM0_TELEMETRY": "false",
         "ELEVENLABS_WORKSPACE_KEY": "bench-workspace-key",
         "ELEVENLABS_HMAC_KEY": "bench-hmac-secret-key",
+        "MEMORY_AGENT_IDS": "*",
         "AWS_ACCESS_KEY_ID": FAKE_AWS,
         "AWS_SECRET_ACCESS_KEY": FAKE_AWS,
         "AWS_DEFAULT_REGION": "us-east-1",

@@ -122,15 +122,22 @@ def profile_lines(report: dict[str, Any]) -> list[str]:
     warm = part["warm"]
     lines.append(
         f"Caller profile: warm client_data, {warm['concurrency']} callers x {warm['calls_per_caller']} calls;"
-        " ms; each call paired with a bare GetItem"
+        " ms; each call paired with the same DynamoDB read (BatchGetItem: profiles and own-line marks)"
     )
-    lines.append(f"  {'Mem0':<14}{'GetItem p50':>12}{'p95':>7}{'client_data p50':>17}{'p95':>7}{'over':>7}  Mem0 reads")
+    lines.append(f"  {'Mem0':<14}{'read p50':>12}{'p95':>7}{'client_data p50':>17}{'p95':>7}{'over':>7}  Mem0 reads")
     for label in ("mem0_800ms", "mem0_hanging"):
         f = warm[label]
         lines.append(
             f"  {label.removeprefix('mem0_'):<14}{f['dynamodb_p50_ms']:>12.1f}{f['dynamodb_p95_ms']:>7.1f}"
             f"{f['client_data_p50_ms']:>17.1f}{f['client_data_p95_ms']:>7.1f}{f['p95_over_dynamodb_ms']:>7.1f}"
             f"  {f['mem0_memory_requests']}"
+        )
+    marks = warm.get("retrieve_marks")
+    if marks:
+        lines.append(
+            f"  retrieve, own-line marks read (issue 20): p95 {marks['retrieve_p95_without_ms']:.1f} ms without,"
+            f" {marks['retrieve_p95_with_ms']:.1f} ms with ({marks['added_p95_ms']:+.1f} ms; the read alone"
+            f" {marks['marks_read_p95_ms']:.1f} ms), {marks['requests']} calls"
         )
     lines.append("")
     return lines

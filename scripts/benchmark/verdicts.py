@@ -28,6 +28,8 @@ WORKER_MAX_READS = 1
 # and the cold one, client_data + profile wall time <= this x naive.
 PROFILE_OVER_DYNAMODB_MS = 30.0
 PROFILE_COLD_TARGET = 0.3
+# retrieve's read of our lines' marks (issue 20): its p95 with the read at most the read's own p95 plus this.
+MARKS_OVER_READ_MS = 10.0
 
 
 def verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -109,10 +111,21 @@ def profile_verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
         over = figures["p95_over_dynamodb_ms"]
         checks.append(
             {
-                "target": f"warm x{part['warm']['concurrency']}, {title}: client_data p95 <= DynamoDB GetItem p95"
+                "target": f"warm x{part['warm']['concurrency']}, {title}: client_data p95 <= its DynamoDB read p95"
                 f" + {PROFILE_OVER_DYNAMODB_MS:g} ms, every caller greeted from the profile",
                 "value": f"{over:+} ms, {figures['not_from_profile']} not from the profile",
                 "ok": over <= PROFILE_OVER_DYNAMODB_MS and figures["not_from_profile"] == 0,
+            }
+        )
+    marks = part["warm"].get("retrieve_marks")
+    if marks:
+        checks.append(
+            {
+                "target": f"warm x{part['warm']['concurrency']}: retrieve p95 with the own-line marks read <= without"
+                f" + the read's p95 + {MARKS_OVER_READ_MS:g} ms, every call searched",
+                "value": f"{marks['added_p95_ms']:+} ms for a {marks['marks_read_p95_ms']} ms read",
+                "ok": marks["added_p95_ms"] <= marks["marks_read_p95_ms"] + MARKS_OVER_READ_MS
+                and marks["searched"] == marks["requests"],
             }
         )
     return checks

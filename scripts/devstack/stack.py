@@ -282,6 +282,8 @@ class DevStack:
         # The local stack's own number, as the call simulator dials out from it (an outbound call sends
         # it as the caller: DESIGN.md 3.1); .env or the shell may name others.
         os.environ.setdefault("AGENT_PHONE_NUMBERS", "+15550100000")
+        # Every agent of the local stack has memory (the simulator's and yours); .env may name agents instead.
+        os.environ.setdefault("MEMORY_AGENT_IDS", "*")
         os.environ.setdefault("LOG_LEVEL", "INFO")
         os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "AgenticMemory")
         # Off unless asked for: concurrent invocations share Powertools' one metric set in this process.

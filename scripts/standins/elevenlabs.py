@@ -17,12 +17,20 @@ What it serves, and the document each behaviour follows:
   conversation of the page, so a conversation added meanwhile never shifts a later page.
 * ``GET /v1/convai/conversations/{conversation_id}``: the whole conversation, shaped like the SDK's
   ``GetConversationResponseModel`` (the post-call webhook's ``data``: DESIGN.md 3.3 and 3.4).
+* ``GET /v1/convai/phone-numbers``: the workspace's phone numbers, a JSON list of items shaped like the
+  SDK's ``PhoneNumbersListResponseItem`` (``provider`` ``twilio``: ``phone_number``, ``label``,
+  ``phone_number_id``, ``supports_inbound``, ``supports_outbound``, ``assigned_agent``), as
+  ``conversational_ai.phone_numbers.list`` reads it (elevenlabs 2.78.0). ``add_phone_number`` holds one.
 * ``xi-api-key`` authenticates every request (ElevenLabs API reference, "Authentication"); a missing
   or wrong key answers 401 ``{"detail": {"status": "invalid_api_key", ...}}`` (ElevenLabs help centre,
   "API Error Code 401").
 * Errors carry ``{"detail": {"status", "message"}}`` (help centre articles on error codes); a bad
   query parameter answers 422 with FastAPI's ``{"detail": [{"loc", "msg", "type"}]}``, the
   ``HTTPValidationError`` schema ElevenLabs' API reference lists for 422.
+* Faults no document describes, for the field cases a client must survive (issue 20): ``repeat_cursor``
+  makes every list page after the first answer ``has_more`` with the same ``next_cursor`` (a cursor that
+  never ends); ``answer_as`` (``{asked id: stored id}``) makes the detail of one conversation answer with
+  another's.
 * The 429 knob: ``fail_times`` requests answer 429 ``{"detail": {"status": "system_busy"}}`` (help
   centre "API Error Code 429": ``too_many_concurrent_requests`` or ``system_busy``) with a
   ``Retry-After`` of ``retry_after`` seconds (RFC 9110 10.2.3; ElevenLabs does not document one, the
@@ -60,6 +68,7 @@ if __package__ in (None, ""):  # run as a file: make `standins` importable
 from standins.serving import BackgroundServer, BurstServer
 
 LIST_PATH = "/v1/convai/conversations"
+PHONE_NUMBERS_PATH = "/v1/convai/phone-numbers"
 DEFAULT_PAGE_SIZE = 30  # SDK docstring: "Can not exceed 100, defaults to 30"
 MAX_PAGE_SIZE = 100
 STATUSES = ("initiated", "in-progress", "processing", "done", "failed")  # ConversationSummaryResponseModelStatus
@@ -193,6 +202,8 @@ class Knobs:
         "fail_times": 0,
         "retry_after": 1,  # Retry-After seconds sent with a 429; None: no header
         "delay_seconds": 0.0,
+        "repeat_cursor": False,  # list pages after the first repeat one cursor, has_more forever
+        "answer_as": {},  # conversation id asked -> id of the stored conversation that answers
     }
 
     def __init__(self) -> None:
@@ -223,6 +234,7 @@ class FakeElevenLabs:
         self.knobs = Knobs()
         self._lock = threading.Lock()
         self._conversations: dict[str, dict[str, Any]] = {}
+        self._phone_numbers: list[dict[str, Any]] = []
         self._requests: list[RecordedRequest] = []
 
     # ---- the store
@@ -233,6 +245,21 @@ class FakeElevenLabs:
         with self._lock:
             self._conversations[record["conversation_id"]] = record
         return copy.deepcopy(record)
+
+    def add_phone_number(self, number: str, *, label: str = "line", agent_id: str | None = None) -> dict[str, Any]:
+        """Hold a Twilio number of the workspace (``PhoneNumbersListResponseItem_Twilio``)."""
+        item = {
+            "provider": "twilio",
+            "phone_number": number,
+            "label": label,
+            "phone_number_id": f"phnum_local{len(self._phone_numbers)}",
+            "supports_inbound": True,
+            "supports_outbound": True,
+            "assigned_agent": {"agent_id": agent_id, "agent_name": "local"} if agent_id else None,
+        }
+        with self._lock:
+            self._phone_numbers.append(item)
+        return dict(item)
 
     def remove(self, conversation_id: str) -> None:
         with self._lock:
@@ -276,9 +303,13 @@ class FakeElevenLabs:
             raise _HttpError(status, _detail("system_busy", "Injected failure"), extra)
         if path.rstrip("/") == LIST_PATH:
             return self._list(query)
+        if path.rstrip("/") == PHONE_NUMBERS_PATH:
+            with self._lock:
+                return copy.deepcopy(self._phone_numbers)
         prefix = LIST_PATH + "/"
         if path.startswith(prefix) and "/" not in path[len(prefix) :].strip("/"):
-            found = self.conversation(unquote(path[len(prefix) :].strip("/")))
+            asked = unquote(path[len(prefix) :].strip("/"))
+            found = self.conversation(self.knobs.values["answer_as"].get(asked, asked))
             if found is None:
                 raise _HttpError(404, _detail("conversation_not_found", "Conversation not found"))
             return found
@@ -327,6 +358,9 @@ class FakeElevenLabs:
 
             items = [item for item in items if beyond(item)]
         page, more = items[:page_size], len(items) > page_size
+        if self.knobs.values["repeat_cursor"] and (cursor or page):
+            stuck = cursor or _encode_cursor(page[-1], direction)
+            return {"conversations": page, "next_cursor": stuck, "has_more": True}
         return {
             "conversations": page,
             "next_cursor": _encode_cursor(page[-1], direction) if more and page else None,

@@ -136,6 +136,10 @@ class Settings:
     # (stores.audit_log): its DynamoDB table and how many days a record is kept (DynamoDB TTL).
     audit_table: str | None = None
     audit_retention_days: int = 400
+    # Agents with memory (DESIGN.md section 6; domain.agents): MEMORY_AGENT_IDS, comma-separated agent ids,
+    # or "*" for every agent of the workspace. Unset: no agent has memory, so a workspace whose agents
+    # never opted in keeps nothing of their calls.
+    memory_agent_ids: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # never print secrets, even by accident
         return f"Settings(mem0_host={self.mem0_host!r}, search_limit={self.search_limit})"
@@ -186,6 +190,7 @@ def load_settings() -> Settings:
         lambda_endpoint=(env.get("AWS_ENDPOINT_URL_LAMBDA") or env.get("AWS_ENDPOINT_URL") or "").strip() or None,
         audit_table=env.get("AUDIT_TABLE") or None,
         audit_retention_days=int(_number("AUDIT_RETENTION_DAYS", 400, low=1, high=3650)),
+        memory_agent_ids=_split_list(env.get("MEMORY_AGENT_IDS")),
     )
 
 

@@ -74,6 +74,9 @@ class Metric:
     CALL_NOT_REMEMBERED = "CallNotRemembered"  # voicemail, failed, or the caller never spoke
     MEMORIES_EXPIRED = "MemoriesExpired"  # Mem0 memories the retention sweep deleted (their time was up)
     RETENTION_SWEEP_FAILED = "RetentionSweepFailed"  # a sweep run failed, was throttled out, or found work overdue
+    AGENT_NOT_ENABLED = "AgentNotEnabled"  # a request or call of an agent without memory (MEMORY_AGENT_IDS)
+    OWN_LINE_CALL = "OwnLineCall"  # a finished call between our own lines: nothing stored
+    OWN_LINE_MARK_FLAGGED = "OwnLineMarkFlagged"  # an inbound call came from a number marked as ours
 
 
 def count(name: str, value: float = 1) -> None:
@@ -83,9 +86,12 @@ def count(name: str, value: float = 1) -> None:
 def count_intake(result: Any) -> None:
     """Count and log what the one path from a conversation to a job decided (``domain.job``'s
     ``job_for_conversation``, used by the webhook and reconcile alike): a call a skip rule left out
-    (``CallNotRemembered``), or the personal data a job's texts had redacted (``PiiRedacted``, counts per
-    kind only, never values)."""
-    if getattr(result, "rule", None):
+    (``CallNotRemembered``), a call of an agent without memory (``AgentNotEnabled``), or the personal data
+    a job's texts had redacted (``PiiRedacted``, counts per kind only, never values)."""
+    rule = getattr(result, "rule", None)
+    if rule == "agent_not_enabled":  # domain.job.AGENT_NOT_ENABLED: not a skip rule, an agent without memory
+        count(Metric.AGENT_NOT_ENABLED)
+    elif rule:
         count(Metric.CALL_NOT_REMEMBERED)
     redacted = getattr(result, "redacted", None)
     if redacted:

@@ -1,13 +1,16 @@
 """The caller profile table in template.yaml: what stores/profile_table.py needs from it, and who may do what.
 
 DESIGN.md section 6 and issue 11: on demand, TTL on the profile's expiry, point-in-time recovery,
-encryption; client-data may only read it, the worker may write it (and nothing more).
+encryption; client-data may only read it, the worker may write it (and nothing more). Issue 20: our own
+lines' marks live in a partition of their own (stores/line_marks.py); retrieve may read that partition and
+nothing else, and the worker may list and delete marks there but never a caller's item.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from agentic_memory.stores import line_marks
 from agentic_memory.stores import profile_table as profile
 
 
@@ -87,30 +90,37 @@ def test_the_ledger_index_is_the_one_the_sweep_queries(cfn):
     assert "expires_at" not in item  # a ledger line never expires by TTL: what it points at would stay
 
 
-def test_client_data_and_the_worker_get_the_table_and_retrieve_does_not(cfn):
-    env = {name: props(cfn, name)["Environment"]["Variables"] for name in ("ClientDataFunction", "PostCallFunction")}
+def only_the_marks(statement: dict[str, Any]) -> bool:
+    """The statement's keys are limited to the marks' partition (IAM's dynamodb:LeadingKeys)."""
+    condition = statement.get("Condition", {}).get("ForAllValues:StringEquals", {})
+    return condition.get("dynamodb:LeadingKeys") == [line_marks.MARKS_PK]
+
+
+def test_every_function_gets_the_table(cfn):
+    env = {
+        name: props(cfn, name)["Environment"]["Variables"]
+        for name in ("ClientDataFunction", "PostCallFunction", "RetrieveFunction")
+    }
     for variables in env.values():
         assert variables["PROFILE_TABLE"] == {"Ref": "ProfileTable"}
-    assert "PROFILE_TABLE" not in props(cfn, "RetrieveFunction")["Environment"]["Variables"]
 
 
-def test_client_data_may_only_read_one_item_at_a_time(cfn):
+def test_client_data_may_only_read(cfn):
     [statement] = touching_the_profile_table(cfn, "ClientDataRole")
     assert statement["Effect"] == "Allow"
-    assert actions(statement) == ["dynamodb:GetItem"]
+    # One BatchGetItem per call (the profiles and the marks); GetItem where boto3 reads one item
+    assert actions(statement) == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
 
 
-def test_the_worker_may_read_write_and_delete_profiles_but_never_scan_them(cfn):
-    granted = {
-        sid: actions(s)
-        for sid, s in statements(cfn, "PostCallRole").items()
-        if s in touching_the_profile_table(cfn, "PostCallRole")
-    }
-    assert granted == {
-        "CallerProfiles": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-        # the retention sweep deletes ledger lines, and the profiles of callers of whom nothing is left
-        "RetentionDeletes": ["dynamodb:DeleteItem"],
-    }
+def test_the_worker_may_read_and_write_profiles_delete_and_list_only_marks_and_due_lines(cfn):
+    by_sid = {s["Sid"]: s for s in touching_the_profile_table(cfn, "PostCallRole")}
+    assert set(by_sid) == {"CallerProfiles", "OwnLineMarks", "RetentionDeletes"}
+    assert actions(by_sid["CallerProfiles"]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert "Condition" not in by_sid["CallerProfiles"]
+    assert actions(by_sid["OwnLineMarks"]) == ["dynamodb:DeleteItem", "dynamodb:Query"]
+    assert only_the_marks(by_sid["OwnLineMarks"])
+    # the retention sweep deletes ledger lines, and the profiles of callers of whom nothing is left
+    assert actions(by_sid["RetentionDeletes"]) == ["dynamodb:DeleteItem"]
     # its queries reach the ledger's index only, never the whole table
     index = statements(cfn, "PostCallRole")["RetentionDueLines"]
     assert actions(index) == ["dynamodb:Query"]
@@ -119,8 +129,13 @@ def test_the_worker_may_read_write_and_delete_profiles_but_never_scan_them(cfn):
     assert "dynamodb:Scan" not in every
 
 
-def test_retrieve_has_no_access_to_profiles(cfn):
-    assert touching_the_profile_table(cfn, "RetrieveRole") == []
+def test_retrieve_may_read_only_the_marks_of_our_lines(cfn):
+    [statement] = touching_the_profile_table(cfn, "RetrieveRole")
+    assert actions(statement) == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
+    assert only_the_marks(statement)
+    # and a mark's key is in that partition, a caller's never is
+    assert line_marks.key("+14155550123")["pk"] == {"S": line_marks.MARKS_PK}
+    assert profile.item_key("+14155550123", None)["pk"] != {"S": line_marks.MARKS_PK}
 
 
 def test_no_role_reaches_the_table_through_a_wildcard(cfn):
@@ -131,7 +146,11 @@ def test_no_role_reaches_the_table_through_a_wildcard(cfn):
         if any(action == "*" or action.startswith("dynamodb:") for action in actions(statement))
     }
     # The check has something to check: at least the profile grants above are among them
-    assert {("ClientDataRole", "ReadCallerProfiles"), ("PostCallRole", "CallerProfiles")} <= set(granting)
+    assert {
+        ("ClientDataRole", "ReadCallerProfiles"),
+        ("PostCallRole", "CallerProfiles"),
+        ("RetrieveRole", "ReadOwnLineMarks"),
+    } <= set(granting)
     wildcards = [
         key
         for key, statement in granting.items()

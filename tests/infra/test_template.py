@@ -59,6 +59,8 @@ COMMON_ENV = {
     "AGENT_PHONE_NUMBERS": {"Ref": "AgentPhoneNumbers"},
     "MEMORY_RETENTION_DAYS": {"Ref": "MemoryRetentionDays"},
     "REDACT_PII": {"Ref": "RedactPii"},
+    # agents opt in (issue 20): every path asks the same list
+    "MEMORY_AGENT_IDS": {"Ref": "MemoryAgentIds"},
 }
 EXPECTED_ENV = {
     "ClientDataFunction": COMMON_ENV
@@ -76,6 +78,8 @@ EXPECTED_ENV = {
         # web calls: the conversation's user_id from the conversations API
         "ELEVENLABS_API_KEY": {"Ref": "ElevenLabsApiKey"},
         "ELEVENLABS_API_BASE": {"Ref": "ElevenLabsApiBase"},
+        # our own lines' marks, the only keys its role may read (tests/infra/test_profile_table.py)
+        "PROFILE_TABLE": {"Ref": "ProfileTable"},
     },
     "PostCallFunction": COMMON_ENV
     | {
@@ -281,14 +285,14 @@ def test_every_environment_variable_is_set_where_it_belongs_and_nowhere_else(cfn
 def test_interactive_functions_may_only_write_their_logs_and_traces(cfn):
     # Given client-data and retrieve, Then their roles allow their own log group, X-Ray only under
     # TracingOn, and nothing else: no managed policies, no data access but client-data's reading of
-    # caller profiles (checked in tests/infra/test_profile_table.py).
+    # caller profiles and retrieve's of our lines' marks (checked in tests/infra/test_profile_table.py).
     for function_id in ("ClientDataFunction", "RetrieveFunction"):
         role_id = ROLES[function_id]
         assert props(cfn, function_id)["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
         role = props(cfn, role_id)
         assert "ManagedPolicyArns" not in role
         by_sid = {s["Sid"]: s for s in statements(cfn, role_id)}
-        profiles = {"ReadCallerProfiles"} if function_id == "ClientDataFunction" else set()
+        profiles = {"ReadCallerProfiles"} if function_id == "ClientDataFunction" else {"ReadOwnLineMarks"}
         assert set(by_sid) == {"WriteOwnLogs", "XRay"} | profiles
         assert by_sid["WriteOwnLogs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
         assert by_sid["WriteOwnLogs"]["Resource"] == {"Fn::GetAtt": [LOG_GROUPS[function_id], "Arn"]}
@@ -308,6 +312,7 @@ def test_post_call_role_holds_exactly_what_the_worker_uses(cfn):
         "RetentionDueLines",  # the retention sweep: tests/infra/test_profile_table.py
         "RetentionDeletes",
         "AppendAuditRecords",  # tests/infra/test_retention_template.py
+        "OwnLineMarks",  # the same
         "OnFailureDestination",
         "XRay",
     }

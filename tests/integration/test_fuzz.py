@@ -437,6 +437,21 @@ initiation_bodies = st.one_of(
 )
 
 
+def whatsapp_by_the_docs(payload: dict[str, Any], raw: Any) -> bool:
+    """A WhatsApp initiation as ElevenLabs describes one (personalization docs, 2026; platform-notes/
+    elevenlabs.md 1.2): ``call_sid`` empty, ``caller_id`` the user's WhatsApp id (never written as a number:
+    no "+", no URI), ``called_number`` our WhatsApp phone-number id (a long digit id, no phone number). An
+    empty ``call_sid`` alone is SMS or a SIP trunk without a call id just as well (issue 20)."""
+    if payload.get("call_sid") != "" or not raw or isinstance(raw, bool):
+        return False
+    text, called = str(raw).strip(), payload.get("called_number")
+    if text.startswith("+") or "<" in text or text.lower().startswith(("tel:", "sip:", "sips:", "whatsapp:", "wa:")):
+        return False
+    called_text = str(called).strip() if isinstance(called, str | int) and not isinstance(called, bool) else ""
+    long_id = called_text.isascii() and called_text.isdigit() and len(called_text) >= 10
+    return long_id and identity.phone("+" + called_text, get_settings()) is None
+
+
 @fuzz(600)
 @given(data=st.data(), payload=initiation_bodies, ascii_only=st.booleans(), encoded=st.booleans())
 def test_client_data_with_the_key_answers_every_variable_or_a_4xx(seeded, data, payload, ascii_only, encoded):
@@ -453,7 +468,7 @@ def test_client_data_with_the_key_answers_every_variable_or_a_4xx(seeded, data, 
     assert set(dynamic) == set(VARIABLES)
     assert all(isinstance(value, str) for value in dynamic.values())
     raw = as_received(payload.get("caller_id"))
-    if payload.get("call_sid") == "" and raw:  # WhatsApp: call_sid "" and a WhatsApp user id (DESIGN.md 3.1)
+    if whatsapp_by_the_docs(payload, raw):
         caller = identity.namespaced(identity.WHATSAPP, raw)
     else:
         caller = identity.phone(raw, get_settings())

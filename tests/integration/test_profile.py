@@ -194,13 +194,22 @@ def test_a_mem0_failure_reading_for_the_profile_never_fails_the_jobs_writes(mem0
 def test_a_dynamodb_failure_writing_the_profile_fails_the_job_so_lambda_retries(
     mem0_server, profile_table, monkeypatch
 ):
-    monkeypatch.setenv("PROFILE_TABLE", "no-such-table")
-    get_settings.cache_clear()
-    with pytest.raises(Exception, match=r"ResourceNotFound|non-existent|not found"):
-        run(job_event())
+    # Given DynamoDB refusing the profile's write (the worker's own-line check reads the same table first,
+    # so the failure is put where the profile is written: its PutItem)
+    from botocore.exceptions import ClientError
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == profile_table:
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "not found"}}, "PutItem")
+
+    client = aws.client("dynamodb")
+    client.meta.events.register("before-parameter-build.dynamodb.PutItem", refuse)
+    try:
+        with pytest.raises(Exception, match=r"ResourceNotFound|non-existent|not found"):
+            run(job_event())
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb.PutItem", refuse)
     # and the retry, once DynamoDB is back, writes the profile without writing the memories again
-    monkeypatch.setenv("PROFILE_TABLE", profile_table)
-    get_settings.cache_clear()
     mem0_server.clear_requests()
     assert run(job_event())["status"] == "duplicate"
     assert not [r for r in mem0_server.requests if r.path.startswith("/v3/memories/add")]
@@ -340,9 +349,14 @@ def test_without_credentials_in_the_environment_the_profile_is_read_with_boto3(
 
 
 def test_an_outbound_call_from_our_number_greets_the_person_dialled(mem0_server, profile_table):
-    # Given a finished call that showed OUR_NUMBER as the agent's number (AGENT_PHONE_NUMBERS unset)
+    # Given the customer's profile, and a finished outbound call from OUR_NUMBER (AGENT_PHONE_NUMBERS unset)
     run(job_event())
-    assert item(profile_table, pk=OUR_NUMBER)["own_number"] == {"BOOL": True}
+    run(job_event("conv_outbound", T0 + 60, direction="outbound"))
+    # Then OUR_NUMBER is marked in the marks' own key space, and nothing was written at its caller key
+    mark = item(profile_table, pk="own-lines", sk=OUR_NUMBER)
+    assert mark["kind"] == {"S": "own_line"}
+    assert int(mark["outbound_until"]["N"]) > time.time()
+    assert item(profile_table, pk=OUR_NUMBER) is None
     # When we call the customer: ElevenLabs sends our number as caller_id and theirs as called_number
     dynamic, headers = greet(OUR_NUMBER, called_number=CALLER, call_sid="CA0123")
     # Then the customer is the caller, greeted from their profile

@@ -187,3 +187,83 @@ class TestFinishedCall:
             }
         )
         assert identity.for_finished_call(data, settings) == "whatsapp:15550100009"
+
+
+class TestOnlyFullyPossibleNumbers:
+    """Issue 20: a 7-digit local number became one +1 identity across every US area code."""
+
+    @pytest.mark.parametrize(
+        "raw", ["5550123", "555-0123", "sip:5550123@pbx.example.com", "<sip:5550123@pbx>", "tel:5550123", 5550123]
+    )
+    def test_a_local_number_without_its_area_code_is_no_caller(self, settings, raw):
+        assert identity.phone(raw, settings) is None
+
+    def test_the_same_number_with_its_area_code_is_one(self, settings):
+        assert identity.phone("612 555 0123", settings) == "+16125550123"
+
+    def test_a_local_number_never_reaches_memory_from_a_finished_call(self, settings):
+        data = TranscriptionData.model_validate(
+            {"conversation_id": "c", "metadata": {"phone_call": {"external_number": "5550123", "agent_number": OURS}}}
+        )
+        assert identity.for_finished_call(data, settings) is None
+
+
+class TestAnEmptyCallSidIsNotWhatsApp:
+    """Issue 20: ``call_sid == ""`` made a phone caller a WhatsApp id at call start, while the worker stored
+    them under the phone number. ElevenLabs leaves it empty on WhatsApp and on SMS (personalization docs)."""
+
+    def test_a_phone_caller_with_an_empty_sid_stays_a_phone_caller(self, settings):
+        for caller in ("+16129782029", "tel:+16129782029", '"Front" <sip:+16129782029@pbx>'):
+            request = InitiationRequest(caller_id=caller, called_number=OURS, call_sid="")
+            assert identity.for_initiation(request, settings) == "+16129782029"
+
+    def test_an_sms_sender_is_remembered_as_the_number(self, settings):
+        # Twilio SMS: caller_id is the sender's number, called_number ours, call_sid empty
+        request = InitiationRequest(caller_id="+16129782029", called_number="+15550100002", call_sid="")
+        assert identity.for_initiation(request, settings) == "+16129782029"
+
+    def test_a_sip_call_without_a_call_id_is_a_phone_caller(self, settings):
+        request = InitiationRequest.model_validate(
+            {"caller_id": "16129782029", "called_number": "3232", "call_sid": "", "call_id": "a84b4c76@pbx"}
+        )
+        assert identity.for_initiation(request, settings) == "+16129782029"
+
+    def test_a_caller_without_plus_calling_our_number_is_a_phone_caller(self, settings):
+        request = InitiationRequest(caller_id="16129782029", called_number="+15550100001", call_sid="")
+        assert identity.for_initiation(request, settings) == "+16129782029"
+
+    def test_whatsapp_is_its_user_id_and_our_phone_number_id(self, settings):
+        # caller_id = the wa_id (digits, no "+"), called_number = our WhatsApp phone-number id
+        request = InitiationRequest(caller_id="15550100142", called_number="106540352242922", call_sid="")
+        assert identity.for_initiation(request, settings) == "whatsapp:15550100142"
+        # a business-scoped user id (Meta, 2026) is a WhatsApp user too
+        request = InitiationRequest(caller_id="US.13491208655302741918", called_number="106540352242922", call_sid="")
+        assert identity.for_initiation(request, settings) == "whatsapp:US.13491208655302741918"
+
+    def test_the_tool_reads_an_empty_sid_the_same_way(self, settings):
+        phone_call = RetrieveRequest(query="x", caller_id="+16129782029", called_number=OURS, call_sid="")
+        assert identity.for_tool(phone_call, settings) == "+16129782029"
+        whatsapp = RetrieveRequest(query="x", caller_id="15550100142", called_number="106540352242922", call_sid="")
+        assert identity.for_tool(whatsapp, settings) == "whatsapp:15550100142"
+
+    def test_an_outbound_whatsapp_call_is_the_user_dialled(self, settings):
+        request = InitiationRequest(caller_id=OURS, called_number="15550100142", call_sid="")
+        assert identity.for_initiation(request, settings) == "whatsapp:15550100142"
+
+
+class TestMarkedLines:
+    """Issue 20: the own-line rule with marks (domain.own_lines), as each entry point uses it."""
+
+    def test_a_marked_number_as_caller_id_makes_the_called_party_the_customer(self, settings):
+        from agentic_memory.domain.own_lines import Mark, OwnLines
+
+        marked = "+15550100077"
+        lines = OwnLines.of(identity.own_numbers(settings), [Mark(marked, outbound_until=2**40)], now=1)
+        request = InitiationRequest(caller_id=marked, called_number="+16129782029", call_sid="CA1")
+        assert identity.for_initiation(request, settings) == marked  # without the marks: our line as caller
+        assert identity.for_initiation(request, settings, lines=lines) == "+16129782029"
+        tool = RetrieveRequest(query="x", caller_id=marked, called_number="+16129782029", call_sid="CA1")
+        assert identity.for_tool(tool, settings, lines=lines) == "+16129782029"
+
+    def test_numbers_named_are_the_unconfigured_numbers_of_both_parties(self, settings):
+        assert identity.numbers_named(settings, "+1 612 978 2029", OURS, "3232", None) == ["+16129782029"]

@@ -18,9 +18,10 @@ Direction: ElevenLabs' ``caller_id`` / ``system__caller_id`` is the *calling par
 inbound, **our own number outbound** (ElevenLabs personalization docs: "On outbound calls, caller_id is
 your number and called_number is the person being dialed"; platform-notes/elevenlabs.md section 2).
 The post-call webhook's ``metadata.phone_call.external_number`` is always the customer (SDK model
-``ConversationHistoryMetadataCommonModelPhoneCall``); at call start, a number that is one of ours
-(``AGENT_PHONE_NUMBERS``, plus the ``agent_number``s the worker has seen) is never the caller, and the
-other party is.
+``ConversationHistoryMetadataCommonModelPhoneCall``); at call start, a number that is one of ours is
+never the caller, and the other party is. Which numbers are ours is ``own_lines``' rule
+(``AGENT_PHONE_NUMBERS`` and the marks the stores read); the functions here take an ``OwnLines`` and
+fall back to the configured numbers alone.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 import phonenumbers
 
 from agentic_memory.config import Settings
+from agentic_memory.domain.own_lines import OwnLines
 
 WEB = "web"
 WHATSAPP = "whatsapp"
@@ -105,10 +107,13 @@ def phone(raw: Any, settings: Settings) -> str | None:
     Accepts what ElevenLabs and SIP carriers send: ``"+1 415 555 0123"``, ``"14155550123"`` (SIP
     without ``+``), a national number in ``DEFAULT_REGION`` (``"07700 900123"`` with ``GB``),
     ``"tel:+14155550123"``, ``"<sip:+14155550123@host>"`` with or without a display name, and data
-    collection's integers. Withheld words and numbers, and anything that is not a *possible* number
-    for its country (libphonenumber's length rules), give ``None``. Possible rather than valid:
-    libphonenumber's validity tables lag new number ranges, and refusing a real caller's new number
-    would forget them; a string that is no number at all still never passes.
+    collection's integers. Withheld words and numbers, and anything that is not a *fully possible*
+    number for its country (libphonenumber's length rules, ``IS_POSSIBLE``), give ``None``. Fully: a
+    number libphonenumber finds possible only as a local number (``IS_POSSIBLE_LOCAL_ONLY``: the 7-digit
+    ``5550123`` in the US, dialled without its area code) names no one caller, since every area code
+    has its own ``555-0123``. Possible rather than valid: libphonenumber's validity tables lag new number
+    ranges, and refusing a real caller's new number would forget them; a string that is no number at
+    all still never passes.
     """
     if isinstance(raw, bool) or raw is None:
         return None
@@ -141,7 +146,7 @@ def _parse(candidate: str, region: str) -> Any:
             number = phonenumbers.parse(text, hint)
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_possible_number(number):
+        if phonenumbers.is_possible_number_with_reason(number) == phonenumbers.ValidationResult.IS_POSSIBLE:
             return number
     return None
 
@@ -163,60 +168,120 @@ def namespaced(namespace: str, raw: Any) -> str | None:
 
 
 def own_numbers(settings: Settings, seen: Iterable[str] = ()) -> frozenset[str]:
-    """Our own numbers, E.164: ``AGENT_PHONE_NUMBERS`` and any ``agent_number`` seen in post-call payloads."""
+    """Our configured numbers (``AGENT_PHONE_NUMBERS``), plus ``seen`` ones, as E.164."""
     found = {phone(number, settings) for number in (*settings.agent_phone_numbers, *seen)}
     found.discard(None)
     return frozenset(found)  # type: ignore[arg-type]
 
 
+def configured_lines(settings: Settings, *, now: float = 0.0) -> OwnLines:
+    """Our lines as known without any store: the configured numbers alone."""
+    return OwnLines.of(own_numbers(settings), now=now)
+
+
+def numbers_named(settings: Settings, *raw: Any) -> list[str]:
+    """The E.164 numbers among ``raw`` (a request's calling and called party) that are not configured as
+    ours: the ones whose marks a path reads before deciding who the customer is. Order kept, no repeats."""
+    ours = own_numbers(settings)
+    found: list[str] = []
+    for value in raw:
+        number = phone(value, settings)
+        if number and number not in ours and number not in found:
+            found.append(number)
+    return found
+
+
 def calling_party(
-    caller: Any, called: Any, settings: Settings, *, seen_own: Iterable[str] = ()
+    caller: Any, called: Any, settings: Settings, *, lines: OwnLines | None = None
 ) -> tuple[str | None, str]:
     """The customer on a voice call, from the calling and called party, and which one it was.
 
     Returns ``(identity, how)``; ``how`` is ``"inbound"``, ``"outbound"`` (the calling party is one of
     our numbers, so the customer is the called party) or ``"none"``. A withheld calling party is no
-    caller: the called party is then our own number on an inbound call, never the customer.
+    caller: the called party is then our own number on an inbound call, never the customer. ``lines``:
+    our numbers with their marks (``own_lines``); without it, the configured numbers alone.
     """
-    ours = own_numbers(settings, seen_own)
-    caller_number = phone(caller, settings)
-    if caller_number is None:
-        return None, "none"
-    if caller_number in ours:
-        called_number = phone(called, settings)
-        if called_number is None or called_number in ours:
-            return None, "none"
-        return called_number, "outbound"
-    return caller_number, "inbound"
+    known = lines if lines is not None else configured_lines(settings)
+    return known.customer(phone(caller, settings), phone(called, settings))
 
 
-def for_initiation(request: Any, settings: Settings, *, seen_own: Iterable[str] = ()) -> str | None:
+def _written_as_number(value: Any) -> bool:
+    """A party written the way telephony writes numbers: ``+...`` or a ``tel:``/``sip:`` URI or display form."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    return text.startswith("+") or bool(_SCHEME.match(text)) or "<" in text
+
+
+def _whatsapp_number_id(value: Any) -> bool:
+    """Our WhatsApp phone-number id (Meta's ``phone_number_id``, a Graph API object id: a long digit string
+    such as ``106540352242922``), as ElevenLabs sends it for ``called_number`` on WhatsApp: ten digits or
+    more, not written as a number, and no fully possible phone number even read as international."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    return text.isdigit() and text.isascii() and len(text) >= 10 and _parse("+" + text, "ZZ") is None
+
+
+def _whatsapp_user(caller: Any, called: Any, call_sid: Any, lines: OwnLines, settings: Settings, *, sip: bool) -> Any:
+    """The WhatsApp user id of a conversation whose ``call_sid`` is empty, or ``None`` when it is no
+    WhatsApp conversation.
+
+    ElevenLabs sends ``call_sid`` as ``""`` on WhatsApp **and** on Twilio SMS (personalization docs, 2026:
+    platform-notes/elevenlabs.md 1.2, refresh-2026-12.md E6), and a SIP trunk that sends no call id leaves
+    it empty too, so the empty SID alone decides nothing. Inbound WhatsApp: ``caller_id`` is the user's
+    WhatsApp id (Meta's ``wa_id``, digits without ``+``, or a business-scoped id such as ``US.1349...``),
+    never written as a number, and ``called_number`` is our WhatsApp phone-number id
+    (``_whatsapp_number_id``), not a phone number. Outbound (``caller_id`` is one of our lines): the user
+    is ``called_number``, again not written as a number. A SIP request (``call_id`` or ``sip_headers``
+    present) is never WhatsApp, nor is a party written as a number (``+...``, a URI): an SMS sender's.
+    """
+    if call_sid != "" or sip or caller is None or isinstance(caller, bool):
+        return None
+    if not _written_as_number(caller) and _whatsapp_number_id(called):
+        return caller
+    calling = phone(caller, settings)
+    if calling and lines.is_ours(calling) and called is not None and not _written_as_number(called):
+        return called
+    return None
+
+
+def _is_sip(request: Any) -> bool:
+    extra = getattr(request, "model_extra", None) or {}
+    return any(extra.get(name) not in (None, "", {}) for name in ("call_id", "sip_headers"))
+
+
+def for_initiation(request: Any, settings: Settings, *, lines: OwnLines | None = None) -> str | None:
     """The caller of a conversation-initiation webhook (``InitiationRequest``), or ``None``.
 
-    WhatsApp: ElevenLabs sends ``call_sid`` as an empty string and ``caller_id`` as the WhatsApp user
-    id (personalization docs, 2026; platform-notes/elevenlabs.md 1.2). Voice: see ``calling_party``.
+    WhatsApp: ``call_sid`` is empty, ``caller_id`` is the WhatsApp user id and ``called_number`` our
+    WhatsApp phone-number id (personalization docs, 2026; platform-notes/elevenlabs.md 1.2); an empty
+    ``call_sid`` alone does not make a WhatsApp caller (``_whatsapp_user``). Voice: see ``calling_party``;
+    ``lines`` as there.
     """
-    if request.call_sid == "" and request.caller_id:
-        if phone(request.caller_id, settings) in own_numbers(settings, seen_own):
-            return namespaced(WHATSAPP, request.called_number)
-        return namespaced(WHATSAPP, request.caller_id)
-    identity, _ = calling_party(request.caller_id, request.called_number, settings, seen_own=seen_own)
+    known = lines if lines is not None else configured_lines(settings)
+    user = _whatsapp_user(
+        request.caller_id, request.called_number, request.call_sid, known, settings, sip=_is_sip(request)
+    )
+    if user is not None:
+        return namespaced(WHATSAPP, user)
+    identity, _ = calling_party(request.caller_id, request.called_number, settings, lines=known)
     return identity
 
 
-def for_tool(request: Any, settings: Settings, *, seen_own: Iterable[str] = ()) -> str | None:
+def for_tool(request: Any, settings: Settings, *, lines: OwnLines | None = None) -> str | None:
     """The caller of a server-tool request (``RetrieveRequest``) from the system variables it carries.
 
     ``caller_id`` is bound to ``system__caller_id`` and ``called_number`` to ``system__called_number``:
     both exist on every conversation (``null`` on web calls), so binding them never fails a call. The
     schema of earlier versions sent ``system__caller_id`` as ``user_id``; it is read the same way.
-    ``call_sid`` (``system__call_sid``) is ``""`` on WhatsApp. Web calls have no caller here: the
-    endpoint asks ElevenLabs for the conversation's ``user_id`` (``web_identity``).
+    ``call_sid`` (``system__call_sid``) is ``""`` on WhatsApp (and on SMS: ``_whatsapp_user``). Web
+    calls have no caller here: the endpoint asks ElevenLabs for the conversation's ``user_id``
+    (``web_identity``). On an outbound call ``caller_id`` is our number and the customer is
+    ``called_number`` (``lines``: our numbers with their marks, as ``calling_party`` takes them).
     """
     caller = request.caller_id if request.caller_id is not None else request.user_id
-    if request.call_sid == "" and caller:
-        return namespaced(WHATSAPP, caller)
-    identity, _ = calling_party(caller, request.called_number, settings, seen_own=seen_own)
+    known = lines if lines is not None else configured_lines(settings)
+    user = _whatsapp_user(caller, request.called_number, request.call_sid, known, settings, sip=False)
+    if user is not None:
+        return namespaced(WHATSAPP, user)
+    identity, _ = calling_party(caller, request.called_number, settings, lines=known)
     return identity
 
 

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
 from agentic_memory.config import Settings
-from agentic_memory.domain import identity, retention
+from agentic_memory.domain import agents, identity, retention
 from agentic_memory.domain.conversation import TranscriptionData
 from agentic_memory.domain.names import clean_name, said_name
 from agentic_memory.domain.scope import app_id_for
@@ -68,6 +68,8 @@ class Job(BaseModel):
     conversation_id: StrictStr = Field(min_length=1, max_length=200)
     agent_id: str | None = Field(default=None, max_length=200)
     agent_number: str | None = Field(default=None, max_length=32)
+    # metadata.phone_call.direction: an outbound call's agent_number marks one of our lines (own_lines)
+    direction: Literal["inbound", "outbound"] | None = None
     caller_id: StrictStr = Field(min_length=1, max_length=200)
     event_timestamp: int | None = Field(default=None, ge=_EARLIEST, le=_LATEST)
     start_time_unix_secs: int | None = Field(default=None, ge=_EARLIEST, le=_LATEST)
@@ -232,6 +234,7 @@ def build_job(
         "conversation_id": (data.conversation_id or "").strip(),
         "agent_id": single_line(data.agent_id, 200),
         "agent_number": single_line(phone_call.agent_number, 32) if phone_call else None,
+        "direction": phone_call.direction if phone_call and phone_call.direction in ("inbound", "outbound") else None,
         "caller_id": caller_id,
         "event_timestamp": event_time,
         "start_time_unix_secs": started,
@@ -259,11 +262,15 @@ def build_job(
     return job
 
 
+AGENT_NOT_ENABLED = "agent_not_enabled"
+
+
 @dataclass(frozen=True, slots=True)
 class NotRemembered:
     """Why a finished conversation yields no job: ``reason`` (for the log and the webhook's answer) and
-    ``rule``, the skip rule that decided it (``voicemail``, ``failed``, ``caller_silent``; ``None`` when
-    there is simply no caller to remember)."""
+    ``rule``, the skip rule that decided it (``voicemail``, ``failed``, ``caller_silent``;
+    ``AGENT_NOT_ENABLED`` for an agent without memory; ``None`` when there is simply no caller to
+    remember)."""
 
     reason: str
     rule: str | None = None
@@ -273,13 +280,16 @@ def job_for_conversation(data: TranscriptionData, event_timestamp: Any, settings
     """The job for a finished conversation, or why it is not remembered.
 
     The one path from a conversation to a job: the post-call webhook and reconcile both use it, so
-    identity, redaction, skip rules and bounds are the same. ``event_timestamp`` is the webhook's (unix
-    seconds, or milliseconds). Raises ``BadRequest`` for a conversation id that is blank, invisible or
-    malformed, and for fields out of bounds (the webhook answers 400).
+    agent opt-in (``domain.agents``), identity, redaction, skip rules and bounds are the same.
+    ``event_timestamp`` is the webhook's (unix seconds, or milliseconds). Raises ``BadRequest`` for a
+    conversation id that is blank, invisible or malformed, and for fields out of bounds (the webhook
+    answers 400).
     """
     conversation_id = (data.conversation_id or "").strip()
     if not CONVERSATION_ID.fullmatch(conversation_id):
         raise BadRequest("data.conversation_id is missing or malformed.", code="invalid_payload")
+    if not agents.memory_enabled(data.agent_id, settings):  # before the caller is even looked at
+        return NotRemembered(agents.not_enabled_reason(data.agent_id), AGENT_NOT_ENABLED)
     caller = identity.for_finished_call(data, settings)
     if not caller:
         return NotRemembered("no caller to remember (withheld or missing caller id)")

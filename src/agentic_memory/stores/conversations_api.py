@@ -10,6 +10,11 @@ and tests hold this module's requests and the local fake's answers to the SDK's 
   Source: ElevenLabs API reference "List conversations" and the SDK's ``conversations.list``.
 * ``GET /v1/convai/conversations/{conversation_id}``: the same shape as the post-call webhook's
   ``data``. Source: ElevenLabs API reference "Get conversation details".
+* ``GET /v1/convai/phone-numbers``: the workspace's phone numbers, a JSON list whose items carry
+  ``phone_number``, ``provider`` (``twilio``, ``sip_trunk``, ``exotel``), ``phone_number_id``, ``label``
+  and ``assigned_agent``. Source: the SDK's ``conversational_ai.phone_numbers.list`` and its
+  ``PhoneNumbersListResponseItem`` (elevenlabs 2.78.0). Reconcile reads it to mark our own lines
+  (``domain.own_lines``).
 * Authentication: the ``xi-api-key`` header (ElevenLabs API reference, "Authentication").
 * 429 means too many concurrent requests or ``system_busy`` (ElevenLabs help centre, "API Error Code
   429"); ElevenLabs documents no ``Retry-After``, but one sent is honoured (RFC 9110 section 10.2.3:
@@ -31,6 +36,7 @@ from urllib.parse import quote
 from agentic_memory.config import get_settings
 
 LIST_PATH = "/v1/convai/conversations"
+PHONE_NUMBERS_PATH = "/v1/convai/phone-numbers"
 MAX_PAGE_SIZE = 100  # "Can not exceed 100, defaults to 30" (SDK conversations.list docstring)
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 10.0
@@ -122,7 +128,8 @@ def _request(
     attempts: int,
     timeout: float | None,
     sleep: Callable[[float], None],
-) -> dict[str, Any]:
+    allow_list: bool = False,
+) -> Any:
     settings = get_settings()
     if not settings.elevenlabs_api_key:
         raise NotConfigured("ELEVENLABS_API_KEY is not set")
@@ -145,7 +152,7 @@ def _request(
                     body = response.json()
                 except ValueError:
                     raise ConversationsError("the conversations API answered 200 without JSON", status=200) from None
-                if not isinstance(body, dict):
+                if not isinstance(body, dict) and not (allow_list and isinstance(body, list)):
                     raise ConversationsError("the conversations API answered 200 without an object", status=200)
                 return body
             if status == 404:
@@ -225,3 +232,22 @@ def get_conversation(
         raise NotFound("no such conversation", status=None)
     path = f"{LIST_PATH}/{quote(text, safe='')}"
     return _request(path, None, time_left=time_left, attempts=attempts, timeout=timeout, sleep=sleep)
+
+
+def list_phone_numbers(
+    *,
+    time_left: Callable[[], float] | None = None,
+    attempts: int = ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """The ``phone_number`` of every phone number the workspace holds, as ElevenLabs writes them (E.164 for
+    Twilio and Exotel numbers; a SIP trunk's as imported). Raises as ``list_conversations``, and
+    ``ConversationsError`` when the answer is not a list."""
+    body = _request(
+        PHONE_NUMBERS_PATH, None, time_left=time_left, attempts=attempts, timeout=None, sleep=sleep, allow_list=True
+    )
+    if not isinstance(body, list):
+        raise ConversationsError("the phone-numbers API answered 200 without a list", status=200)
+    return [
+        item["phone_number"] for item in body if isinstance(item, dict) and isinstance(item.get("phone_number"), str)
+    ]

@@ -1,9 +1,13 @@
-"""The caller profile read that a connecting call waits on: one ``GetItem``, bounded, never boto3 on Lambda.
+"""The caller profile read that a connecting call waits on: one request, bounded, never boto3 on Lambda.
 
-``client_data`` signs its ``GetItem`` with httpx-auth's ``AWS4Auth`` on httpx (already loaded for Mem0)
-rather than loading boto3 (``aws_signed_http``; docs/performance.md has the measurements); boto3 serves
-when the runtime gives no credentials in the environment (SnapStart). Items are the ones
-``profile_table`` writes; what a document means is ``domain.profile``'s.
+``client_data`` signs its read with httpx-auth's ``AWS4Auth`` on httpx (already loaded for Mem0) rather
+than loading boto3 (``aws_signed_http``; docs/performance.md has the measurements); boto3 serves when the
+runtime gives no credentials in the environment (SnapStart). Items are the ones ``profile_table`` writes;
+what a document means is ``domain.profile``'s. ``read_for_call`` reads, in one ``BatchGetItem``, the
+profiles a call might need and the own-line marks of its numbers (``stores.line_marks``), so that who the
+customer is and what is remembered of them cost one round trip; ``read_marks`` is ``retrieve``'s read of
+the marks alone. The caller's whole wait is bounded by the edge with ``stores.deadline.within``: httpx's
+timeouts bound each read of a socket, not an answer that trickles in a byte at a time.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentic_memory.config import Settings, get_settings
-from agentic_memory.stores import aws_clients, aws_signed_http
-from agentic_memory.stores.profile_table import KIND_PROFILE, expired, item_key
+from agentic_memory.domain.own_lines import Mark
+from agentic_memory.stores import aws_clients, aws_signed_http, line_marks
+from agentic_memory.stores.profile_keys import KIND_PROFILE, expired, item_key
 
 # DynamoDB answers in single-digit milliseconds in-region (DynamoDB developer guide); past these, the
 # Mem0 path answers instead.
@@ -60,8 +65,14 @@ class _SignedReader:
         self._transport_error = httpx.TransportError
 
     def get_item(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._call("GetItem", request)
+
+    def batch_get_item(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._call("BatchGetItem", request)
+
+    def _call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         body = json.dumps(request).encode()
-        headers = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET_PREFIX + "GetItem"}
+        headers = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET_PREFIX + operation}
         started = time.monotonic()
         for attempt in range(READ_ATTEMPTS):
             last_try = attempt == READ_ATTEMPTS - 1 or time.monotonic() - started > RETRY_WITHIN_SECONDS
@@ -98,6 +109,12 @@ class _Boto3Reader:
     def get_item(self, request: dict[str, Any]) -> dict[str, Any]:
         try:
             return aws_clients.interactive_client("dynamodb").get_item(**request)
+        except Exception as exc:
+            raise ProfileUnavailable(f"DynamoDB failed: {type(exc).__name__}") from exc
+
+    def batch_get_item(self, request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return aws_clients.interactive_client("dynamodb").batch_get_item(**request)
         except Exception as exc:
             raise ProfileUnavailable(f"DynamoDB failed: {type(exc).__name__}") from exc
 
@@ -141,10 +158,9 @@ def preload() -> None:
 
 @dataclass(frozen=True, slots=True)
 class ProfileItem:
-    """What one read found at a key: a profile document, or the mark of one of our numbers."""
+    """What one read found at a caller's key: a profile document."""
 
     doc: dict[str, Any] | None
-    own_number: bool = False
 
 
 def read(caller: str, app_id: str | None, *, settings: Settings | None = None) -> ProfileItem | None:
@@ -157,14 +173,18 @@ def read(caller: str, app_id: str | None, *, settings: Settings | None = None) -
     request = {
         "TableName": table,
         "Key": item_key(caller, app_id),
-        "ProjectionExpression": "#doc, #own, #exp, #kind",
-        "ExpressionAttributeNames": {"#doc": "doc", "#own": "own_number", "#exp": "expires_at", "#kind": "kind"},
+        "ProjectionExpression": "#doc, #exp, #kind",
+        "ExpressionAttributeNames": {"#doc": "doc", "#exp": "expires_at", "#kind": "kind"},
     }
-    item = _get_reader(settings).get_item(request).get("Item")
+    return _profile_of(_get_reader(settings).get_item(request).get("Item"))
+
+
+def _profile_of(item: dict[str, Any] | None) -> ProfileItem | None:
+    """The profile an item holds; ``None`` for no item, an expired one or another kind (an item that an
+    older version marked ``own_number`` on a caller's key is read as what it holds, never as a mark).
+    Raises ``ProfileUnavailable`` for a malformed profile."""
     if not item or expired(item, time.time()):
         return None
-    if item.get("own_number", {}).get("BOOL"):
-        return ProfileItem(None, own_number=True)
     if item.get("kind", {}).get("S") != KIND_PROFILE:
         return None
     try:
@@ -174,3 +194,69 @@ def read(caller: str, app_id: str | None, *, settings: Settings | None = None) -
     except (KeyError, TypeError, ValueError) as exc:
         raise ProfileUnavailable(f"malformed profile item: {type(exc).__name__}") from exc
     return ProfileItem(doc)
+
+
+# Everything a read on the connect path needs of either kind of item, in one projection.
+_NAMES = {f"#a{i}": name for i, name in enumerate(sorted({"doc", *line_marks.ATTRIBUTES}))}
+_PROJECTION = ", ".join(_NAMES)
+BATCH_ATTEMPTS = 2  # keys DynamoDB leaves unprocessed (throttling) are asked for once more
+
+
+@dataclass(frozen=True, slots=True)
+class CallRead:
+    """What ``read_for_call`` found: ``profiles`` (identity -> its profile, ``None`` when it has none) for
+    every identity asked, and the live ``marks`` of the numbers asked."""
+
+    profiles: dict[str, ProfileItem | None]
+    marks: tuple[Mark, ...]
+
+
+def _batch(keys: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
+    table = settings.profile_table
+    reader = _get_reader(settings)
+    items: list[dict[str, Any]] = []
+    pending = keys
+    for _ in range(BATCH_ATTEMPTS):
+        request = {
+            "RequestItems": {
+                table: {"Keys": pending, "ProjectionExpression": _PROJECTION, "ExpressionAttributeNames": _NAMES}
+            }
+        }
+        answer = reader.batch_get_item(request)
+        items.extend((answer.get("Responses") or {}).get(table) or [])
+        pending = ((answer.get("UnprocessedKeys") or {}).get(table) or {}).get("Keys") or []
+        if not pending:
+            return items
+    raise ProfileUnavailable(f"DynamoDB left {len(pending)} keys unprocessed")
+
+
+def read_for_call(
+    identities: list[str], numbers: list[str], app_id: str | None, *, settings: Settings | None = None
+) -> CallRead:
+    """The profiles of ``identities`` in ``app_id``'s scope and the own-line marks of ``numbers`` (E.164),
+    in one eventually consistent ``BatchGetItem`` (at most 100 keys: DynamoDB's limit per request). Keys
+    DynamoDB leaves unprocessed are asked once more. Raises ``ProfileUnavailable`` for any failure."""
+    settings = settings or get_settings()
+    if not settings.profile_table or not (identities or numbers):
+        return CallRead(dict.fromkeys(identities), ())
+    wanted = list(dict.fromkeys(identities))
+    keys = [item_key(identity, app_id) for identity in wanted] + [line_marks.key(n) for n in dict.fromkeys(numbers)]
+    now = time.time()
+    profiles: dict[str, ProfileItem | None] = dict.fromkeys(wanted)
+    marks: list[Mark] = []
+    for item in _batch(keys[:100], settings):
+        if line_marks.is_mark(item):
+            mark = line_marks.mark_of(item, now)
+            if mark is not None:
+                marks.append(mark)
+            continue
+        pk = item.get("pk", {}).get("S")
+        if pk in profiles:
+            profiles[pk] = _profile_of(item)
+    return CallRead(profiles, tuple(marks))
+
+
+def read_marks(numbers: list[str], *, settings: Settings | None = None) -> tuple[Mark, ...]:
+    """The live own-line marks of ``numbers`` (E.164), in one eventually consistent ``BatchGetItem``.
+    ``()`` without ``PROFILE_TABLE`` or numbers. Raises ``ProfileUnavailable`` for any failure."""
+    return read_for_call([], numbers, None, settings=settings).marks

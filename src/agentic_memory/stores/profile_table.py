@@ -1,6 +1,5 @@
-"""The caller profile table in DynamoDB: the worker's writes, the own-number marks, and the operators'
-export and forget. The read a connecting call waits on is ``profile_reader``'s; the document's rules are
-``domain.profile``'s.
+"""The caller profile table in DynamoDB: the worker's writes, and the operators' export and forget. The read
+a connecting call waits on is ``profile_reader``'s; the document's rules are ``domain.profile``'s.
 
 Table ``PROFILE_TABLE``, key ``pk`` + ``sk`` (strings):
 
@@ -14,11 +13,9 @@ Table ``PROFILE_TABLE``, key ``pk`` + ``sk`` (strings):
   a call connects).
 * **A retention ledger line** (``stores.retention_ledger``): ``pk`` = the caller, ``sk`` =
   ``retention#<call|note>#<id>``: when what that call (or note) left must be deleted.
-* **One of our numbers**: ``pk`` = a number seen as ``agent_number`` in a post-call payload (always
-  ours: DESIGN.md 3.3), ``sk`` = the scope, ``own_number`` = true. On an outbound call ElevenLabs sends
-  our number as ``caller_id`` (DESIGN.md 3.1); unless it is in ``AGENT_PHONE_NUMBERS`` it is taken for
-  the caller, and the profile read lands on this item, which says to look at the called party instead.
-  The common, inbound call stays at one read.
+* **Our own lines' marks** live in the same table under a partition of their own (``stores.line_marks``),
+  never on a caller's item. Earlier versions set ``own_number`` = true on the item at a number's own key;
+  such an attribute is kept as it is on a write and read as nothing.
 
 **The newest call wins, whatever order jobs run in.** The worker reads the item (consistent read),
 merges the call in (``domain.profile.merge``) and writes it back on condition that ``version`` is still
@@ -30,7 +27,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -40,37 +36,25 @@ from agentic_memory.domain import identity
 from agentic_memory.domain.profile import Mem0Snapshot, ProfileState, merge
 from agentic_memory.observability import logger, mask_caller
 from agentic_memory.stores import aws_clients
+from agentic_memory.stores.profile_keys import (  # noqa: F401  (re-exported: where a profile lives)
+    AGENT_SCOPE,
+    KIND_PROFILE,
+    SHARED_SCOPE,
+    expired,
+    item_key,
+    scope_key,
+)
 
 if TYPE_CHECKING:
     from agentic_memory.domain.job import Job
 
-SHARED_SCOPE = "shared"
-AGENT_SCOPE = "agent#"
-KIND_PROFILE = "profile"
 MAX_WRITE_ATTEMPTS = 8
-# What the worker manages on a profile item; anything else found there (an own-number mark) is kept.
+# What the worker manages on a profile item; anything else found there (an older version's own_number) is kept.
 MANAGED = frozenset({"pk", "sk", "kind", "version", "last_started", "expires_at", "doc", "calls_seen"})
 
 
 class ProfileConflict(Exception):
     """Other jobs kept winning the conditional write; the job fails and Lambda retries it."""
-
-
-def scope_key(app_id: str | None) -> str:
-    """The sort key of a scope: ``shared`` (``app_id`` None), else ``agent#<app_id>``."""
-    return SHARED_SCOPE if app_id is None else f"{AGENT_SCOPE}{app_id}"
-
-
-def item_key(pk: str, app_id: str | None) -> dict[str, Any]:
-    """The DynamoDB key (``pk``, ``sk``) of ``pk`` in ``app_id``'s scope."""
-    return {"pk": {"S": pk}, "sk": {"S": scope_key(app_id)}}
-
-
-def expired(item: dict[str, Any], now: float) -> bool:
-    """Whether an item's ``expires_at`` (unix seconds) has passed: DynamoDB's TTL deletes expired items
-    only eventually, so every read checks it too."""
-    raw = item.get("expires_at", {}).get("N")
-    return raw is not None and int(raw) <= now
 
 
 def dump(value: Any) -> str:
@@ -232,35 +216,6 @@ def rewrite(
     raise ProfileConflict(f"the profile kept changing during {MAX_WRITE_ATTEMPTS} attempts")
 
 
-_marked: set[tuple[str, str]] = set()
-_marked_lock = threading.Lock()
-
-
-def note_own_number(agent_number: str | None, app_id: str | None, *, settings: Settings | None = None) -> bool:
-    """Record ``agent_number`` (a post-call payload's ``metadata.phone_call.agent_number``, always ours) as
-    one of our numbers in ``app_id``'s scope, so that ``client_data`` can tell an outbound call's
-    ``caller_id`` is no caller. ``True`` when written; ``False`` when there is nothing to do (no table, no
-    number, already in ``AGENT_PHONE_NUMBERS``, already written by this container). Idempotent; DynamoDB
-    errors propagate."""
-    settings = settings or get_settings()
-    table = _table(settings)
-    number = identity.phone(agent_number, settings) if agent_number else None
-    if not table or not number or number in identity.own_numbers(settings):
-        return False
-    mark = (number, scope_key(app_id))
-    if mark in _marked:
-        return False
-    aws_clients.client("dynamodb").update_item(
-        TableName=table,
-        Key=item_key(number, app_id),
-        UpdateExpression="SET own_number = :yes, first_marked = if_not_exists(first_marked, :now)",
-        ExpressionAttributeValues={":yes": {"BOOL": True}, ":now": {"N": str(int(time.time()))}},
-    )
-    with _marked_lock:
-        _marked.add(mark)
-    return True
-
-
 def _items(client: Any, table: str, caller: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     query: dict[str, Any] = {
@@ -334,6 +289,6 @@ def forget(caller: str, *, settings: Settings | None = None) -> int | None:
 
 
 def reset() -> None:
-    """Forget which own-number marks this container wrote (tests; SnapStart's after-restore hook)."""
-    with _marked_lock:
-        _marked.clear()
+    """Nothing is cached here any more (earlier versions cached their own-number marks); kept for the
+    tests' and SnapStart's after-restore hook, which call it."""
+    return None

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentic_memory.config import get_settings
+from agentic_memory.domain import agents
 from agentic_memory.domain.job import Job, is_job
 from agentic_memory.domain.memory_writes import Write, plan_writes, verbatim_memories
 from agentic_memory.observability import Metric, count, logger, mask_caller
 from agentic_memory.stores import idempotency, mem0
-from agentic_memory.worker import profile_refresh, retention_sweep
+from agentic_memory.worker import line_check, profile_refresh, retention_sweep
 
 __all__ = ["is_job", "run_job"]
 
 
 def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Write the job ``event`` (a ``domain.job.Job`` as JSON). Returns ``{"status": "written", "writes": n}``,
-    ``{"status": "duplicate", "writes": 0}`` (everything was written before) or ``{"status": "invalid"}`` (a
-    malformed job, dropped: retries cannot mend it). Raises Mem0's and DynamoDB's errors after its own
-    retries, so that Lambda retries the job."""
+    ``{"status": "duplicate", "writes": 0}`` (everything was written before), ``{"status": "own_line",
+    "writes": 0}`` (a call between our own lines: ``worker.line_check``), ``{"status": "ignored", "writes":
+    0}`` (an agent without memory: a job queued before the agent left ``MEMORY_AGENT_IDS``, a replayed
+    one) or ``{"status": "invalid"}`` (a malformed job, dropped: retries cannot mend it). Raises Mem0's and
+    DynamoDB's errors after its own retries, so that Lambda retries the job."""
     try:
         job = Job.model_validate(event)
     except Exception:
@@ -32,6 +36,14 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
         count(Metric.JOB_IGNORED)
         return {"status": "invalid"}
     logger.set_correlation_id(job.conversation_id)
+    settings = get_settings()
+    if not agents.memory_enabled(job.agent_id, settings):
+        count(Metric.AGENT_NOT_ENABLED)
+        logger.info("post-call job dropped", extra={"reason": agents.not_enabled_reason(job.agent_id)})
+        return {"status": "ignored", "writes": 0}
+    if not line_check.stored(job, settings=settings):
+        idempotency.mark_ingested(job.conversation_id, None)  # nothing to write, ever: reconcile stops asking
+        return {"status": "own_line", "writes": 0}
     time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
     performed: list[int] = []
     writes = plan_writes(job)

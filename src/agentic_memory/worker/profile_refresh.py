@@ -3,8 +3,8 @@
 The profile's Mem0 part (a bounded set of the caller's recent Mem0 facts) is read at the start of a job,
 in the background while its writes run (``start_mem0_read``), so a Mem0 failure there never fails the
 job; the facts the current call yields are still being extracted then, and reach the profile with the
-caller's next call. ``update_profile`` then marks our own number and merges the call in
-(``stores.profile_table.update``). DESIGN.md section 6.
+caller's next call. ``update_profile`` then merges the call in (``stores.profile_table.update``). DESIGN.md
+section 6. Our own lines are marked elsewhere (``worker.line_check``), never on a caller's item.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def update_profile(
     verbatim: int = 0,
     time_left: Callable[[], float] | None = None,
 ) -> str:
-    """Mark our number, then merge the call into the profile: ``profile_table.update``'s result
+    """Merge the call into the profile: ``profile_table.update``'s result
     (``written``, ``unchanged``, ``disabled``). ``verbatim``: the memories the call wrote as sent
     (``memory_writes.verbatim_memories``); ``time_left()``: seconds the invocation has left. DynamoDB errors
     propagate (the job is retried); Mem0's never do."""
@@ -84,7 +84,6 @@ def update_profile(
     if time_left is not None:  # leave time for the DynamoDB writes
         wait = min(wait, max(0.0, time_left() - DYNAMODB_RESERVE_SECONDS))
     mem0_part = finish_mem0_read(pending, wait)
-    profile_table.note_own_number(job.agent_number, job.app_id, settings=settings)
     outcome = profile_table.update(job, mem0_part, verbatim=verbatim, settings=settings)
     logger.info(
         "caller profile kept",

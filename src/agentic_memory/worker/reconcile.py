@@ -10,9 +10,18 @@ oldest first, and sends each finished one that was never ingested down the webho
 in this process. ``run_job``'s writes are idempotent per caller, conversation and write, and it marks
 the conversation ingested, so a conversation seen by both the webhook and reconcile is written once.
 
-Skipped: conversations not ``done`` (``failed`` ones are never remembered; ``initiated``,
-``in-progress`` and ``processing`` ones wait for a later run), those that ended less than
-``SETTLE_SECONDS`` ago (their webhook is probably still being handled), and those already ingested.
+Only agents with memory (``domain.agents``: ``MEMORY_AGENT_IDS``) are listed, and each listed and fetched
+conversation is checked again. Skipped: conversations of other agents, those not ``done`` (``failed``
+ones are never remembered; ``initiated``, ``in-progress`` and ``processing`` ones wait for a later run),
+those that ended less than ``SETTLE_SECONDS`` ago (their webhook is probably still being handled), and
+those already ingested. A fetched conversation whose ``conversation_id`` is not the one asked for is
+counted, marked ingested (so it is not fetched again every run) and skipped. Listing one agent's
+conversations ends when the API repeats a cursor or after ``MAX_PAGES`` pages, whatever ``has_more``
+says: a cursor that never ends must not spend the run's requests.
+
+With an API key, a scheduled run also reads the workspace's phone-number list and keeps the own-line
+marks in step with it (``domain.own_lines.after_listing``); a failure there is logged and never fails the
+run.
 
 A run is bounded by the invocation's remaining time; what is left waits for the next run. The same
 code serves backfill (``scripts/backfill.py``) through a "window" event: explicit start times, an
@@ -33,12 +42,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from agentic_memory.config import Settings, get_settings
+from agentic_memory.domain import agents, identity, own_lines
 from agentic_memory.domain.conversation import TranscriptionData
-from agentic_memory.domain.job import NotRemembered, job_for_conversation
+from agentic_memory.domain.job import AGENT_NOT_ENABLED, NotRemembered, job_for_conversation
 from agentic_memory.errors import AppError
 from agentic_memory.observability import Metric, count, count_intake, logger, mask_caller
 from agentic_memory.stores import conversations_api as conversations
-from agentic_memory.stores import idempotency
+from agentic_memory.stores import idempotency, line_marks
 from agentic_memory.worker.job_runner import run_job
 
 SCHEDULED_SOURCE = "aws.events"
@@ -51,6 +61,9 @@ MIN_RESERVE_SECONDS = 8.0
 MAX_ERRORS = 5  # more failures than this in one run: something is down; stop and let the next run try
 MAX_LISTED_FAILURES = 20
 PAGE_SIZE = conversations.MAX_PAGE_SIZE
+# Pages listed per agent in one run, at most: 200 pages of 100 is 20,000 conversations, far more than a
+# 15-minute schedule or a backfill step meets; a run that reaches it stops "partial" and resumes.
+MAX_PAGES = 200
 
 
 class Window(BaseModel):
@@ -83,11 +96,14 @@ class Outcome:
     failed_calls: int = 0
     settling: int = 0
     gone: int = 0
+    other_agents: int = 0
+    mismatched: int = 0
     errors: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
     resume_after: int | None = None
     retry_after: float | None = None
     reason: str | None = None
+    lines_listed: int | None = None  # numbers on the workspace's phone-number list, when it was read
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,10 +144,15 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return Outcome(status="invalid", source="backfill").as_dict()
     try:
         if window is not None:
+            if window.agent_id is not None and not agents.memory_enabled(window.agent_id, settings):
+                reason = agents.not_enabled_reason(window.agent_id) + ": nothing to import"
+                logger.warning("backfill refused", extra={"reason": reason})
+                count(Metric.AGENT_NOT_ENABLED)
+                return Outcome(status="failed", source="backfill", dry_run=window.dry_run, reason=reason).as_dict()
             outcome = run(
                 after_unix=window.after_unix,
                 before_unix=window.before_unix,
-                agent_ids=(window.agent_id,),
+                agent_ids=(window.agent_id,) if window.agent_id is not None else agents.agents_to_list(settings),
                 dry_run=window.dry_run,
                 source="backfill",
                 context=context,
@@ -139,16 +160,18 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 now=now,
             )
         else:
+            listed = refresh_own_lines(settings)
             outcome = run(
                 after_unix=now - settings.reconcile_lookback_seconds,
                 before_unix=None,
-                agent_ids=settings.reconcile_agent_ids or (None,),
+                agent_ids=agents.agents_to_list(settings),
                 dry_run=False,
                 source="schedule",
                 context=context,
                 settings=settings,
                 now=now,
             )
+            outcome.lines_listed = listed
     except Exception:
         logger.exception("reconcile failed")
         count(Metric.RECONCILE_FAILED)
@@ -168,8 +191,13 @@ def run(
     now: int,
 ) -> Outcome:
     """List, filter and ingest the conversations started after ``after_unix`` (unix seconds) and up to
-    ``before_unix``, per agent in ``agent_ids`` (``None``: every agent the key can see)."""
+    ``before_unix``, per agent in ``agent_ids`` (``None``: every agent the key can see; empty: no agent has
+    memory, nothing is listed)."""
     outcome = Outcome(source=source, dry_run=dry_run)
+    if not agent_ids:
+        outcome.reason = "no agent has memory (MEMORY_AGENT_IDS): nothing to list"
+        logger.info("reconcile finished", extra={"status": outcome.status, "reason": outcome.reason})
+        return outcome
     remaining = _time_left(context)
     # Time kept back for the call at hand: about two Mem0 requests, but never most of the invocation (a
     # long MEM0_TIMEOUT must not leave a 30 s function unable to start a single call).
@@ -177,12 +205,20 @@ def run(
         max(MIN_RESERVE_SECONDS, settings.worker_timeout * 2 + 2), max(MIN_RESERVE_SECONDS, remaining() * 0.6)
     )
     position = after_unix
+    cut_short: str | None = None  # why an agent's listing ended before the API said it had no more
     try:
         for agent_id in agent_ids:
             cursor: str | None = None
+            cursors_seen: set[str] = set()
+            pages = 0
             while True:
                 if remaining() < reserve:
                     raise _Stop("partial", "out of time")
+                if pages >= MAX_PAGES:
+                    logger.warning("reconcile stopped listing an agent: page cap reached", extra={"pages": pages})
+                    cut_short = f"{MAX_PAGES} pages listed for one agent in one run"
+                    break
+                pages += 1
                 page = conversations.list_conversations(
                     after_unix, before_unix, agent_id, cursor, PAGE_SIZE, time_left=remaining, sort_direction="asc"
                 )
@@ -198,6 +234,11 @@ def run(
                 cursor = page["next_cursor"]
                 if not page["has_more"] or not cursor:
                     break
+                if cursor in cursors_seen:  # the API went round in a circle: listing on would never end
+                    logger.warning("reconcile stopped listing an agent: the conversations API repeated a cursor")
+                    cut_short = "the conversations API repeated a cursor"
+                    break
+                cursors_seen.add(cursor)
     except _Stop as stop:
         outcome.status, outcome.reason, outcome.retry_after = stop.status, stop.reason, stop.retry_after
         outcome.resume_after = position
@@ -209,6 +250,8 @@ def run(
         outcome.resume_after = position
         count(Metric.RECONCILE_FAILED)
         logger.error("reconcile could not list conversations", extra={"reason": str(exc), "status": exc.status})
+    if cut_short and outcome.status == "done":  # the window may hold more: the next step or run resumes
+        outcome.status, outcome.reason, outcome.resume_after = "partial", cut_short, position
     if outcome.status == "partial" and len(agent_ids) > 1:
         outcome.resume_after = None  # one position cannot stand for several agents' lists
     logger.info(
@@ -232,6 +275,9 @@ def _one(
     if not isinstance(conversation_id, str) or not conversation_id.strip() or not conversation_id.isprintable():
         outcome.errors += 1
         return
+    if not agents.memory_enabled(summary.get("agent_id"), settings):
+        outcome.other_agents += 1  # listed with "every agent" and an agent without memory: never fetched
+        return
     status = summary.get("status")
     if status != FINISHED:
         if status == "failed":
@@ -251,6 +297,15 @@ def _one(
             outcome.candidates += 1
             return
         raw = conversations.get_conversation(conversation_id, time_left=remaining)
+        if raw.get("conversation_id") != conversation_id:
+            # Another conversation came back: never ingest it under this id, and do not ask again each run.
+            outcome.mismatched += 1
+            logger.warning(
+                "reconcile skipped a conversation: the API answered with another conversation id",
+                extra={"conversation_id": conversation_id[:200], "answered": str(raw.get("conversation_id"))[:200]},
+            )
+            idempotency.mark_ingested(conversation_id, None)
+            return
         _ingest(raw, summary, outcome, context, settings)
     except conversations.NotFound:
         outcome.gone += 1  # deleted at ElevenLabs since it was listed
@@ -289,6 +344,9 @@ def _ingest(raw: dict[str, Any], summary: dict[str, Any], outcome: Outcome, cont
         return
     count_intake(job)
     if isinstance(job, NotRemembered):
+        if job.rule == AGENT_NOT_ENABLED:  # not marked: the agent may opt in later, and backfill import it
+            outcome.other_agents += 1
+            return
         outcome.not_remembered += 1
         idempotency.mark_ingested(summary["conversation_id"], None)  # nothing to write, ever: stop asking
         return
@@ -304,8 +362,34 @@ def _ingest(raw: dict[str, Any], summary: dict[str, Any], outcome: Outcome, cont
         )
     elif status == "duplicate":
         outcome.already += 1
+    elif status in ("own_line", "ignored"):  # a call between our own lines; an agent that left meanwhile
+        outcome.not_remembered += 1
     else:
         _failed(outcome, summary, f"the worker answered {status!r}")
+
+
+def refresh_own_lines(settings: Settings) -> int | None:
+    """Keep the own-line marks in step with the workspace's phone-number list (``GET /v1/convai/phone-numbers``;
+    ``domain.own_lines.after_listing``): the number of phone numbers listed, or ``None`` when the list or
+    the marks could not be read or written (logged; never raises) or there is no ``PROFILE_TABLE``."""
+    if not settings.profile_table:
+        return None
+    try:
+        listed_raw = conversations.list_phone_numbers(attempts=2)
+        listed = [number for number in (identity.phone(raw, settings) for raw in listed_raw) if number]
+        refresh = own_lines.after_listing(
+            listed, line_marks.every_mark(settings=settings), identity.own_numbers(settings), now=int(time.time())
+        )
+        line_marks.write(refresh.marks, settings=settings)
+        line_marks.clear(refresh.cleared, settings=settings)
+    except Exception as exc:
+        logger.warning("own lines not refreshed from the phone-number list", extra={"error": type(exc).__name__})
+        return None
+    logger.info(
+        "own lines refreshed from the phone-number list",
+        extra={"listed": len(listed), "written": len(refresh.marks), "cleared": len(refresh.cleared)},
+    )
+    return len(listed)
 
 
 def _failed(outcome: Outcome, summary: dict[str, Any], reason: str) -> None:
