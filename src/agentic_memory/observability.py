@@ -72,6 +72,9 @@ class Metric:
     RECONCILE_FAILED = "ReconcileFailed"  # a reconcile run could not list or fetch conversations
     PII_REDACTED = "PiiRedacted"  # numbers replaced by placeholders before storage (REDACT_PII)
     CALL_NOT_REMEMBERED = "CallNotRemembered"  # voicemail, failed, or the caller never spoke
+    JOB_DEFERRED = "JobDeferred"  # a job waits in the delay queue for its turn at Mem0 (issue 23)
+    MEM0_THROTTLED = "Mem0Throttled"  # Mem0 answered 429 to the worker despite its schedule
+    JOB_EXPIRED = "JobExpired"  # a waiting job dropped: its memories would already have expired
 
 
 def count(name: str, value: float = 1) -> None:

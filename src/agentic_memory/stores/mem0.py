@@ -293,14 +293,43 @@ def _retry_delay(error: Exception, attempt: int) -> float | None:
     return None
 
 
+def throttled_for(error: Exception) -> float | None:
+    """Seconds Mem0 asked to wait when ``error`` is its 429 (``RateLimitError``: ``retry_after``, Mem0's
+    ``Retry-After`` as mem0ai parses it, else 60 s, the SDK's own documented default), else ``None``."""
+    from mem0 import exceptions
+
+    if not isinstance(error, exceptions.RateLimitError):
+        return None
+    retry_after = (getattr(error, "debug_info", None) or {}).get("retry_after")
+    return float(retry_after) if isinstance(retry_after, int | float) and retry_after >= 0 else 60.0
+
+
+def refused(error: Exception) -> bool:
+    """Whether Mem0 turned a request down without doing it: throttled (429), refused as invalid
+    (400/409/422), unauthorised (401/403) or too large (413). Network errors, timeouts and 5xx are not:
+    Mem0 may have done the work even though the answer failed."""
+    from mem0 import exceptions
+
+    return isinstance(
+        error,
+        exceptions.RateLimitError
+        | exceptions.ValidationError
+        | exceptions.AuthenticationError
+        | exceptions.MemoryQuotaExceededError,
+    )
+
+
 def with_retries[T](
     work: Callable[[], T],
     *,
     attempts: int = 3,
     time_left: Callable[[], float] | None = None,
     sleep: Callable[[float], None] | None = None,
+    retry_throttled: bool = True,
 ) -> T:
-    """``work()``, tried up to ``attempts`` times while the error is passing and time is left."""
+    """``work()``, tried up to ``attempts`` times while the error is passing and time is left.
+    ``retry_throttled=False`` raises a 429 at once: the worker then waits its turn outside the invocation
+    (``worker.pacing``) instead of sleeping here."""
     import time
 
     pause = sleep or time.sleep
@@ -308,6 +337,8 @@ def with_retries[T](
         try:
             return work()
         except Exception as error:
+            if not retry_throttled and throttled_for(error) is not None:
+                raise
             delay = _retry_delay(error, attempt)
             if delay is None or attempt == attempts - 1:
                 raise

@@ -34,25 +34,30 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def start_mem0_read(job: Job, *, settings: Settings | None = None) -> Future[Mem0Snapshot] | None:
+def start_mem0_read(job: Job, *, settings: Settings | None = None) -> Future[Mem0Snapshot | None] | None:
     """Start reading the caller's memories for the profile's Mem0 part, in the background (``None`` without
     ``PROFILE_TABLE``). ``MemoryStore.recent`` pages and sorts them (``get_all`` has no documented order:
-    DESIGN.md section 4)."""
+    DESIGN.md section 4). Not for a call the profile already counts (a repeated delivery, a retried job: the
+    profile keeps the Mem0 part it has, ``profile.merge``), where the read would change nothing (issue 23).
+    A first call still reads: its caller may have memories older than the profile (a stack upgraded to
+    profiles, a backfill), and a returning caller's read brings the facts Mem0 extracted from the last call."""
     settings = settings or get_settings()
     if not settings.profile_table:
         return None
     read_at = time.time()
 
-    def read() -> Mem0Snapshot:
+    def read() -> Mem0Snapshot | None:
         from agentic_memory.stores import mem0
 
+        if profile_table.counts_call(job, settings=settings):
+            return None
         total, records = mem0.get_store("worker").recent(job.caller_id, app_id=job.app_id)
         return snapshot(total, records, read_at)
 
     return _executor().submit(read)
 
 
-def finish_mem0_read(pending: Future[Mem0Snapshot] | None, wait_seconds: float) -> Mem0Snapshot | None:
+def finish_mem0_read(pending: Future[Mem0Snapshot | None] | None, wait_seconds: float) -> Mem0Snapshot | None:
     """The snapshot ``start_mem0_read`` read, or ``None`` when it failed or is still running after
     ``wait_seconds``: the profile then keeps the Mem0 facts it has. Never raises."""
     if pending is None:
@@ -68,7 +73,7 @@ def finish_mem0_read(pending: Future[Mem0Snapshot] | None, wait_seconds: float) 
 
 def update_profile(
     job: Job,
-    pending: Future[Mem0Snapshot] | None = None,
+    pending: Future[Mem0Snapshot | None] | None = None,
     *,
     verbatim: int = 0,
     time_left: Callable[[], float] | None = None,
