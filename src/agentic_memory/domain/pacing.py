@@ -14,12 +14,15 @@ stretched by ``1 / share`` so the worker keeps a margin under the quota:
   worker starts are at most ``share`` x the limit, plus one job's worth (a job's two adds go together);
 * adds and reads share one schedule: each limit is kept, at the price of idling one while the other is
   the bottleneck (reads are rare: at most one a call);
-* a job never starts before its slot (an SQS delay is rounded up to whole seconds), only after it, so
-  the margin ``1 - share`` absorbs the start-up jitter that bunches late jobs together.
+* a job never starts before its slot: one that comes back from the delay queue early sleeps to it, so
+  the margin ``1 - share`` only has to absorb the noise of starting (milliseconds), not the queue's
+  whole-second delays and polling.
 
 A job whose slot is now runs; one whose slot is a moment away sleeps until it (``INLINE_WAIT_SECONDS``);
 any other waits in the SQS delay queue (at most ``MAX_DELAY_SECONDS`` per hop, SQS's limit) and comes back
-with its slot, so it never queues twice. A 429 despite the schedule (another client on the project, a
+with its slot, so it never queues twice. The delay is set to bring it back up to ``EARLY_SECONDS`` before
+its slot (SQS delays are whole seconds and the event source mapping's polling adds up to about a second),
+and it sleeps the rest. A 429 despite the schedule (another client on the project, a
 lower limit than configured) pushes the schedule past Mem0's ``Retry-After`` for everyone and the job
 takes a new slot. A job keeps waiting for ``throttle_max_wait_seconds`` (24 h by default: see
 docs/architecture.md) and never beyond the day its memories expire.
@@ -41,6 +44,10 @@ MAX_DELAY_SECONDS = 900
 INLINE_WAIT_SECONDS = 2.0
 # A slot this close counts as now.
 ON_TIME_SECONDS = 0.05
+# A job in the delay queue is brought back this much before its slot at most, and sleeps the rest: the queue's
+# delay is whole seconds, and the mapping's polling takes it up within about a second (long polling returns
+# as soon as a message is visible: Amazon SQS Developer Guide, "Amazon SQS short and long polling").
+EARLY_SECONDS = 2
 PACING_KEY = "pacing"
 
 
@@ -89,9 +96,10 @@ def reserve(tat: float | None, now: float, cost: float) -> tuple[float, float]:
 
 
 def delay_seconds(wait: float) -> int:
-    """SQS ``DelaySeconds`` for a wait of ``wait`` seconds: rounded up (never early), 1 to 900; a longer wait
-    takes several hops."""
-    return min(MAX_DELAY_SECONDS, max(1, math.ceil(wait)))
+    """SQS ``DelaySeconds`` for a wait of ``wait`` seconds (more than ``INLINE_WAIT_SECONDS``): whole seconds
+    that bring the job back between ``EARLY_SECONDS`` and one second before its turn, never after it, even
+    with a second of polling; 1 to 900, a longer wait taking several hops."""
+    return min(MAX_DELAY_SECONDS, max(1, math.ceil(wait) - EARLY_SECONDS))
 
 
 @dataclass(frozen=True, slots=True)
