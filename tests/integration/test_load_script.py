@@ -63,7 +63,8 @@ def test_a_burst_five_times_mem0s_quota_is_remembered_whole_at_mem0s_pace():
     assert verdict["calls"] == verdict["remembered"] == "100", result.stdout
     assert (verdict["parked"], verdict["duplicated"], verdict["lost"], verdict["errors"]) == ("0", "0", "0", "0")
     # And no window of the quota's length saw more adds asked of Mem0 than it allows (429s included)
-    assert verdict["quota"] == "40" and float(verdict["window"]) == 3.0
+    assert verdict["quota"] == "40"
+    assert float(verdict["window"]) == 3.0
     assert 0 < int(verdict["peak"]) <= 40, result.stdout
     assert "0 answered 429" in result.stdout
     # And no job spent a Lambda retry on throttling: each waited for its turn instead
