@@ -21,6 +21,7 @@ from benchmark.report import machine, table
 from benchmark.servers import Mem0Admin
 from benchmark.verdicts import passed, profile_verdicts, verdicts
 from benchmark.warm import warm_and_worker
+from benchmark.worker import worker_part
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
     if args.quick:
         args.rounds, args.calls = min(args.rounds, 5), min(args.calls, 5)
     args.only = {part.strip() for part in args.only.split(",") if part.strip()}
-    if args.baseline and "cold" not in args.only:
-        args.baseline = None  # only the cold start compares revisions
+    if args.baseline and not args.only & {"cold", "worker"}:
+        args.baseline = None  # the cold start and the worker compare revisions
     args.concurrency = [int(part) for part in str(args.concurrency).split(",") if part.strip()]
     sys.path[:0] = [str(ROOT), str(SRC), str(SCRIPTS)]
 
@@ -73,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
                 arms += len(HANDLERS) if args.baseline else 0
                 print(f"cold start: {args.rounds} rounds x {arms} arms, interleaved ...", file=sys.stderr, flush=True)
                 report["cold"] = cold(args, child_env, naive_env, admin, flags)
-            if args.only & {"worker", "warm"}:
-                print("worker and warm latency ...", file=sys.stderr, flush=True)
+            if "worker" in args.only:
+                print("worker: Mem0 requests per call ...", file=sys.stderr, flush=True)
+                report["worker"] = worker_part(args, env, admin, stub_url)
+            if "warm" in args.only:
+                print("warm latency ...", file=sys.stderr, flush=True)
                 report |= warm_and_worker(args, env, admin, stub_url)
             if "profile" in args.only:
                 print("caller profile: cold start and warm latency ...", file=sys.stderr, flush=True)
