@@ -121,9 +121,12 @@ class TestNextStep:
         assert steps(NOW + 10, can_defer=False).action == "sleep"
         assert steps(NOW + 20, can_defer=False).action == "retry"
 
-    def test_a_job_whose_memories_would_already_be_gone_is_dropped(self):
-        assert steps(NOW + 30, expires_on=TODAY).action == "expire"
-        assert steps(NOW + 30, expires_on=date(2026, 12, 8)).action == "defer"
+    def test_a_waiting_job_whose_memories_would_already_be_gone_is_dropped(self):
+        # Mem0 shows a memory through its expiration date (inclusive): yesterday's is gone, today's is not
+        assert steps(NOW + 30, expires_on=date(2026, 12, 6)).action == "expire"
+        assert steps(NOW + 30, expires_on=TODAY).action == "defer"
+        # A job whose turn is now is written as before, whatever its date
+        assert steps(NOW, expires_on=date(2026, 12, 6)).action == "run"
 
     def test_a_job_gives_up_only_past_the_maximum_wait_counted_from_its_first(self):
         # Given a job waiting for 24 h less 20 s, Then a turn 30 s away is beyond 24 h: it gives up

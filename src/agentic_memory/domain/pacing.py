@@ -106,7 +106,7 @@ def delay_seconds(wait: float) -> int:
 class Step:
     """What a job does now: ``run`` it, ``sleep`` ``seconds`` then run, ``defer`` it through the delay
     queue for ``seconds`` (whole, at most 900), ``expire`` (its memories would already be gone: nothing
-    to write), ``give_up`` (it would wait beyond ``throttle_max_wait_seconds``: it fails and is parked) or
+    to write: a job whose turn is now is written whatever its date, as before), ``give_up`` (it would wait beyond ``throttle_max_wait_seconds``: it fails and is parked) or
     ``retry`` (no delay queue, and more wait than the invocation has: it fails, and Lambda retries it)."""
 
     action: Literal["run", "sleep", "defer", "expire", "give_up", "retry"]
@@ -126,17 +126,18 @@ def next_step(
 ) -> Step:
     """The step for a job whose turn is ``slot`` (unix seconds) at ``now``.
 
-    ``since``: when it first waited; ``max_wait``: how long it may wait in all; ``expires_on``: the UTC day
-    its memories expire (``Job.expires_on``); ``time_left``: seconds this invocation has left (``None``:
+    ``since``: when it first waited; ``max_wait``: how long it may wait in all; ``expires_on``: the last UTC
+    day its memories are shown (``Job.expires_on``, Mem0's ``expiration_date``); ``time_left``: seconds this invocation has left (``None``:
     unbounded); ``can_defer``: a delay queue is configured; ``work_seconds``: what the job's own work needs
     of the invocation after a sleep.
     """
-    today = datetime.fromtimestamp(now, UTC).date()
-    if expires_on is not None and expires_on <= today:
-        return Step("expire")
     wait = slot - now
     if wait <= ON_TIME_SECONDS:
         return Step("run")
+    # Mem0 shows a memory through its expiration date, inclusive (memory-expiration docs): past it, a waiting
+    # job has nothing left to keep.
+    if expires_on is not None and expires_on < datetime.fromtimestamp(now, UTC).date():
+        return Step("expire")
     if now + wait - (since if since is not None else now) > max_wait:
         return Step("give_up", wait)
     fits = time_left is None or time_left - wait >= work_seconds

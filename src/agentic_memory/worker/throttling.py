@@ -21,7 +21,7 @@ from agentic_memory.domain.job import Job
 from agentic_memory.domain.memory_writes import Write
 from agentic_memory.domain.pacing import PACING_KEY, Pacing, job_cost, next_step
 from agentic_memory.observability import Metric, count, logger
-from agentic_memory.stores import defer_queue, pace_ledger
+from agentic_memory.stores import defer_queue, idempotency, pace_ledger
 
 
 class Throttled(Exception):
@@ -57,6 +57,8 @@ def take_turn(
     settings = get_settings()
     if not writes or (pacing.slot is None and not pace_ledger.enabled(settings)):
         return None
+    if pacing.slot is None and idempotency.was_ingested(job.conversation_id):
+        return None  # a repeated delivery of a call already written: it asks Mem0 nothing, so it takes no turn
     now = time.time()
     slot = pacing.slot if pacing.slot is not None else pace_ledger.reserve(cost(writes, settings), now=now)
     step = next_step(
