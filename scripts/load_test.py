@@ -182,7 +182,8 @@ def admin(state: dict[str, Any], path: str, body: Any = None) -> Any:
     if body is None:
         import urllib.request
 
-        with urllib.request.urlopen(url, timeout=15) as response:  # nosec B310 (127.0.0.1 only)
+        # The stand-in's own URL, from the stack's state file: http on 127.0.0.1, no other scheme.
+        with urllib.request.urlopen(url, timeout=15) as response:  # nosec B310
             return json.loads(response.read())
     status, answer, _ = post(url, json.dumps(body).encode(), {})
     if status != 200:
@@ -280,7 +281,8 @@ def parked_count(state: dict[str, Any]) -> int:
             endpoint_url=state["dynamodb_endpoint_url"],
             region_name=state.get("region", "us-east-1"),
             aws_access_key_id="local",
-            aws_secret_access_key="local",  # nosec B106 (moto on 127.0.0.1 takes any key)
+            # Not a secret: moto on 127.0.0.1 takes any key.
+            aws_secret_access_key="local",  # nosec B106
         )
         attributes = client.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
         parked += sum(

@@ -105,9 +105,10 @@ def delay_seconds(wait: float) -> int:
 @dataclass(frozen=True, slots=True)
 class Step:
     """What a job does now: ``run`` it, ``sleep`` ``seconds`` then run, ``defer`` it through the delay
-    queue for ``seconds`` (whole, at most 900), ``expire`` (its memories would already be gone: nothing
-    to write: a job whose turn is now is written whatever its date, as before), ``give_up`` (it would wait beyond ``throttle_max_wait_seconds``: it fails and is parked) or
-    ``retry`` (no delay queue, and more wait than the invocation has: it fails, and Lambda retries it)."""
+    queue for ``seconds`` (whole, at most 900), ``expire`` (a waiting job whose memories would already be
+    gone: nothing to write; a job whose turn is now is written whatever its date, as before), ``give_up``
+    (it would wait beyond ``throttle_max_wait_seconds``: it fails and is parked) or ``retry`` (no delay
+    queue, and more wait than the invocation has: it fails, and Lambda retries it)."""
 
     action: Literal["run", "sleep", "defer", "expire", "give_up", "retry"]
     seconds: float = 0.0
@@ -126,10 +127,10 @@ def next_step(
 ) -> Step:
     """The step for a job whose turn is ``slot`` (unix seconds) at ``now``.
 
-    ``since``: when it first waited; ``max_wait``: how long it may wait in all; ``expires_on``: the last UTC
-    day its memories are shown (``Job.expires_on``, Mem0's ``expiration_date``); ``time_left``: seconds this invocation has left (``None``:
-    unbounded); ``can_defer``: a delay queue is configured; ``work_seconds``: what the job's own work needs
-    of the invocation after a sleep.
+    ``since``: when it first waited; ``max_wait``: how long it may wait in all; ``expires_on``: the last
+    UTC day its memories are shown (``Job.expires_on``, Mem0's ``expiration_date``); ``time_left``: seconds
+    this invocation has left (``None``: unbounded); ``can_defer``: a delay queue is configured;
+    ``work_seconds``: what the job's own work needs of the invocation after a sleep.
     """
     wait = slot - now
     if wait <= ON_TIME_SECONDS:

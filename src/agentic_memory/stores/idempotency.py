@@ -2,7 +2,7 @@
 
 Powertools' idempotency utility keeps a record per write in DynamoDB (``IDEMPOTENCY_TABLE``),
 keyed by conversation and write kind. Keying each write rather than the whole job matters: when
-the second of three writes fails, Lambda retries the job, and the first must not be written again.
+the second of two writes fails, Lambda retries the job, and the first must not be written again.
 A failed write leaves no record (Powertools deletes it), so the retry runs it; a copy running at
 the same moment finds the record in progress and fails, to be retried after the first finishes.
 """
