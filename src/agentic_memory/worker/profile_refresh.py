@@ -34,7 +34,7 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def start_mem0_read(job: Job, *, settings: Settings | None = None) -> Future[Mem0Snapshot | None] | None:
+def start_mem0_read(job: Job, *, settings: Settings | None = None) -> Future[Mem0Snapshot] | None:
     """Start reading the caller's memories for the profile's Mem0 part, in the background (``None`` without
     ``PROFILE_TABLE``). ``MemoryStore.recent`` pages and sorts them (``get_all`` has no documented order:
     DESIGN.md section 4). Not for a call the profile already counts (a repeated delivery, a retried job: the
@@ -44,20 +44,25 @@ def start_mem0_read(job: Job, *, settings: Settings | None = None) -> Future[Mem
     settings = settings or get_settings()
     if not settings.profile_table:
         return None
+    # Asked here, before the read starts: the read must go out ahead of this call's writes, since the profile
+    # adds what they store to what it read (profile.merge). A DynamoDB error leaves the read to decide.
+    try:
+        if profile_table.counts_call(job, settings=settings):
+            return None
+    except Exception as exc:
+        logger.warning("could not tell whether the profile counts this call", extra={"error": type(exc).__name__})
     read_at = time.time()
 
     def read() -> Mem0Snapshot | None:
         from agentic_memory.stores import mem0
 
-        if profile_table.counts_call(job, settings=settings):
-            return None
         total, records = mem0.get_store("worker").recent(job.caller_id, app_id=job.app_id)
         return snapshot(total, records, read_at)
 
     return _executor().submit(read)
 
 
-def finish_mem0_read(pending: Future[Mem0Snapshot | None] | None, wait_seconds: float) -> Mem0Snapshot | None:
+def finish_mem0_read(pending: Future[Mem0Snapshot] | None, wait_seconds: float) -> Mem0Snapshot | None:
     """The snapshot ``start_mem0_read`` read, or ``None`` when it failed or is still running after
     ``wait_seconds``: the profile then keeps the Mem0 facts it has. Never raises."""
     if pending is None:
@@ -73,7 +78,7 @@ def finish_mem0_read(pending: Future[Mem0Snapshot | None] | None, wait_seconds: 
 
 def update_profile(
     job: Job,
-    pending: Future[Mem0Snapshot | None] | None = None,
+    pending: Future[Mem0Snapshot] | None = None,
     *,
     verbatim: int = 0,
     time_left: Callable[[], float] | None = None,
