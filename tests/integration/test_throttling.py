@@ -186,6 +186,40 @@ class TestAJobTakesItsTurn:
         assert waiting(wait_queue) == []
 
 
+class TestACopyOfTheSameCall:
+    def test_a_copy_that_finds_the_other_writing_waits_a_moment_instead_of_failing(
+        self, mem0_server, wait_queue, monkeypatch
+    ):
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+        from agentic_memory.worker import job_runner, throttling
+
+        # Given a repeated delivery whose twin is writing the same call right now (Powertools' record in progress)
+        def busy(*args, **kwargs):
+            raise IdempotencyAlreadyInProgressError("Execution already in progress with idempotency key")
+
+        monkeypatch.setattr(job_runner, "_write", busy)
+        # When it runs, Then it does not fail into Lambda's retries: it looks again a few seconds later
+        answer = lambda_handler(job_event(3), LambdaContext())
+        assert answer == {"status": "deferred", "writes": 0, "delay_seconds": throttling.COPY_WAIT_SECONDS}
+        [queued] = waiting(wait_queue)
+        # And without a turn of its own: it takes one when it comes back, should the twin have failed
+        assert queued["pacing"]["slot"] is None
+        assert queued["pacing"]["deferrals"] == 1
+
+    def test_without_a_queue_the_copy_fails_so_lambda_retries_it(self, mem0_server, dynamodb_table, monkeypatch):
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+        from agentic_memory.worker import job_runner
+
+        def busy(*args, **kwargs):
+            raise IdempotencyAlreadyInProgressError("Execution already in progress with idempotency key")
+
+        monkeypatch.setattr(job_runner, "_write", busy)
+        with pytest.raises(IdempotencyAlreadyInProgressError):
+            lambda_handler(job_event(3), LambdaContext())
+
+
 class TestTheQueuesEvents:
     def test_a_failing_job_goes_back_to_lambdas_retries_and_a_stray_message_is_dropped(
         self, mem0_server, wait_queue, lambda_invocations

@@ -77,6 +77,13 @@ def once(work: Callable[..., dict[str, Any]], write: dict[str, Any], *, context:
     return guarded(write=write)
 
 
+def in_progress(error: Exception) -> bool:
+    """Whether ``error`` is Powertools' "a copy of this write is running right now" (its record in progress)."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    return isinstance(error, IdempotencyAlreadyInProgressError)
+
+
 def mark_ingested(conversation_id: str, caller_id: str | None) -> bool:
     """Record that ``conversation_id`` went through the job path (written, already written, or nothing to
     remember: ``caller_id`` ``None``), so reconcile and backfill skip it without asking ElevenLabs.

@@ -53,6 +53,11 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             return _write(job, writes, context, time_left)
         except Exception as error:
+            if idempotency.in_progress(error):
+                waited = throttling.after_copy_in_progress(event, pacing)
+                if waited is None:
+                    raise
+                return waited
             retry_after = mem0.throttled_for(error)
             if retry_after is None:
                 raise

@@ -23,6 +23,9 @@ from agentic_memory.domain.pacing import PACING_KEY, Pacing, job_cost, next_step
 from agentic_memory.observability import Metric, count, logger
 from agentic_memory.stores import defer_queue, idempotency, pace_ledger
 
+# A copy of the job found writing (Powertools' record in progress) is looked at again this much later.
+COPY_WAIT_SECONDS = 5
+
 
 class Throttled(Exception):
     """The job cannot be written now and cannot wait for its turn here; raised so that Lambda retries it."""
@@ -91,6 +94,20 @@ def take_turn(
         return {"status": "deferred", "writes": 0, "delay_seconds": int(step.seconds)}
     reason = "waited too long for Mem0" if step.action == "give_up" else "no delay queue to wait in"
     raise Throttled(f"Mem0's quota: {reason} (turn in {step.seconds:.0f} s)")
+
+
+def after_copy_in_progress(event: dict[str, Any], pacing: Pacing) -> dict[str, Any] | None:
+    """Another copy of this call's job (a repeated delivery) is writing right now: a moment later this one will
+    find everything written, so it waits ``COPY_WAIT_SECONDS`` in the queue rather than failing into Lambda's
+    retries (paced copies of one call run close together). Its turn is taken again when it comes back, should
+    the other copy have failed. ``None`` without a queue: the job then fails and Lambda retries it."""
+    if not defer_queue.configured():
+        return None
+    waiting = Pacing(slot=None, since=pacing.since or time.time(), deferrals=pacing.deferrals + 1)
+    defer_queue.send({**event, PACING_KEY: waiting.model_dump()}, COPY_WAIT_SECONDS)
+    count(Metric.JOB_DEFERRED)
+    logger.info("another copy of this job is writing; this one waits", extra={"delay_seconds": COPY_WAIT_SECONDS})
+    return {"status": "deferred", "writes": 0, "delay_seconds": COPY_WAIT_SECONDS}
 
 
 def after_throttle(job: Job, pacing: Pacing, writes: Sequence[Write], retry_after: float) -> Pacing:
