@@ -17,10 +17,9 @@ from typing import Any
 
 from agentic_memory.domain.job import Job, is_job
 from agentic_memory.domain.memory_writes import Write, plan_writes, verbatim_memories
-from agentic_memory.domain.pacing import Pacing
 from agentic_memory.observability import Metric, count, logger, mask_caller
 from agentic_memory.stores import idempotency, mem0
-from agentic_memory.worker import profile_refresh, throttling
+from agentic_memory.worker import profile_refresh
 
 __all__ = ["is_job", "run_job"]
 
@@ -42,6 +41,11 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.error("malformed post-call job dropped", extra={"keys": sorted(map(str, event))[:20]})
         count(Metric.JOB_IGNORED)
         return {"status": "invalid"}
+    # Loaded here, not with the module: the post-call function imports this module at init, and its
+    # acknowledgement's cold start need not load the pace's code (worker.throttling, domain.pacing).
+    from agentic_memory.domain.pacing import Pacing
+    from agentic_memory.worker import throttling
+
     logger.set_correlation_id(job.conversation_id)
     time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
     writes = plan_writes(job)
