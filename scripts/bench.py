@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline",
         metavar="REV",
-        help="cold start: also each handler with src/ as git revision REV has it (e.g. main), interleaved; the"
+        help="cold start: also each handler with src/ as git revision REV has it (e.g. main), interleaved; the worker:"
+        " the same jobs with that src/ too (Mem0 requests per call before and after); the"
         " layer's packages stay the current ones",
     )
     parser.add_argument(

@@ -64,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds before each retry of a failed post-call job (Lambda: about 60,120); default 1,2",
     )
     parser.add_argument("--drain-seconds", type=float, default=5.0, help="wait for running jobs on Ctrl-C")
+    parser.add_argument(
+        "--mem0-add-limit",
+        help="the Mem0 stand-in answers 429 beyond this many adds, e.g. 200/min (or 200/6s: a compressed minute);"
+        " default MEM0_STANDIN_ADD_LIMIT, else none",
+    )
+    parser.add_argument(
+        "--mem0-request-limit", help="the same for every other Mem0 request; default MEM0_STANDIN_REQUEST_LIMIT"
+    )
     args = parser.parse_args(argv)
     config = DevConfig(
         host=args.host,
@@ -72,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         env_file=args.env_file,
         retry_delays=args.retry_delays,
         drain_seconds=args.drain_seconds,
+        mem0_add_limit=args.mem0_add_limit,
+        mem0_request_limit=args.mem0_request_limit,
     )
 
     def stop(signum: int, frame: Any) -> None:

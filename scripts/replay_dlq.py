@@ -101,6 +101,10 @@ def parse_letter(ref: str, raw: str, receipt: str | None = None) -> Letter:
     except ValueError:
         letter.problem = "not JSON"
         return letter
+    if isinstance(record, dict) and record.get("kind") == "post_call_job":
+        # A job itself: what the wait queue's redrive policy parks when a waiting job could not be handed back
+        # to Lambda three times (template.yaml, PostCallWaitQueue); no Lambda record around it.
+        record = {"requestPayload": record, "requestContext": {"condition": "WaitQueueRedrive"}}
     if not isinstance(record, dict) or not isinstance(record.get("requestPayload"), dict):
         letter.problem = "not a Lambda destination record (no requestPayload object)"
         return letter

@@ -28,6 +28,7 @@ from agentic_memory.stores import (  # noqa: E402
     idempotency,
     lambda_invoke,
     mem0,
+    pace_ledger,
     profile_reader,
 )
 from agentic_memory.stores import profile_table as profile_store  # noqa: E402
@@ -61,6 +62,13 @@ MANAGED = (
     "AUDIT_TABLE",
     "AUDIT_RETENTION_DAYS",
     "MEMORY_AGENT_IDS",
+    # Mem0's quota and the wait queue (issue 23)
+    "MEM0_ADD_LIMIT",
+    "MEM0_REQUEST_LIMIT",
+    "MEM0_PACE_SHARE",
+    "MEM0_THROTTLE_MAX_WAIT_HOURS",
+    "DEFER_QUEUE_URL",
+    "AWS_ENDPOINT_URL_SQS",
 )
 
 
@@ -74,6 +82,7 @@ def _reset_process_state(*, aws: bool = True) -> None:
     idempotency.reset()
     profile_reader.reset()
     profile_store.reset()
+    pace_ledger.reset()
     if aws:
         aws_clients.reset_clients()
         lambda_invoke.reset()

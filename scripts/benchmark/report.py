@@ -88,10 +88,12 @@ def table(report: dict[str, Any]) -> str:
         lines.append("")
     if "worker" in report:
         w = report["worker"]
-        lines.append(f"Worker, {w['turns']}-turn call, Mem0 answering in {w['delay_ms']} ms")
-        for label, run in (("first job in a container", w["first"]), ("next job", w["warm"])):
-            made = ", ".join(f"{k} x{v}" for k, v in run["by_path"].items())
-            lines.append(f"  {label:<25}{run['mem0_requests']} Mem0 requests ({made}), {run['wall_ms']:.0f} ms")
+        lines.append(f"Worker, {w['turns']}-turn call, Mem0 answering in {w['delay_ms']} ms: Mem0 requests per call")
+        for arm, runs in w["arms"].items():
+            lines.append(f"  {arm}")
+            for label, run in runs.items():
+                made = ", ".join(f"{k} x{v}" for k, v in run["by_path"].items())
+                lines.append(f"    {label:<26}{run['mem0_requests']:>2} ({made}), {run['wall_ms']:.0f} ms")
         lines.append("")
     lines += profile_lines(report)
     lines += redaction_lines(report)

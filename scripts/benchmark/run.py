@@ -22,6 +22,7 @@ from benchmark.retention import retention_part, retention_verdicts
 from benchmark.servers import Mem0Admin
 from benchmark.verdicts import passed, profile_verdicts, redaction_verdicts, verdicts
 from benchmark.warm import warm_and_worker
+from benchmark.worker import worker_part
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
     if args.quick:
         args.rounds, args.calls = min(args.rounds, 5), min(args.calls, 5)
     args.only = {part.strip() for part in args.only.split(",") if part.strip()}
-    if args.baseline and "cold" not in args.only:
-        args.baseline = None  # only the cold start compares revisions
+    if args.baseline and not args.only & {"cold", "worker"}:
+        args.baseline = None  # the cold start and the worker compare revisions
     args.concurrency = [int(part) for part in str(args.concurrency).split(",") if part.strip()]
     sys.path[:0] = [str(ROOT), str(SRC), str(SCRIPTS)]
 
@@ -83,8 +84,11 @@ def run(args: argparse.Namespace) -> int:
                     print(f"bench: --redaction-baseline: {exc}", file=sys.stderr)
                     return 2
                 report["redaction"] = {"cost": redaction.cost(args, base_env(tmp, mem0_url), baseline)}
-            if args.only & {"worker", "warm", "redaction"}:
-                print("worker, warm latency, long-call acknowledgement ...", file=sys.stderr, flush=True)
+            if "worker" in args.only:
+                print("worker: Mem0 requests per call ...", file=sys.stderr, flush=True)
+                report["worker"] = worker_part(args, env, admin, stub_url)
+            if args.only & {"warm", "redaction"}:
+                print("warm latency, long-call acknowledgement ...", file=sys.stderr, flush=True)
                 report |= warm_and_worker(args, env, admin, stub_url)
                 if "redaction_ack" in report:
                     report["redaction"]["ack"] = report.pop("redaction_ack")

@@ -20,10 +20,13 @@ OVER_LIBRARIES = 1.2
 # same threads, interleaved (arms.REFERENCES): Mem0's get_all for client_data, its search for retrieve, the
 # Lambda self-invoke for the acknowledgement. 1.3 means our overhead is at most 30 % of that call.
 WARM_RATIO = {"client_data": 1.3, "retrieve": 1.3, "post_call": 3.0}
-# Counts, not times: a whole call is written in at most three adds, after one read of what an earlier,
-# crashed attempt may already have written (agentic_memory.worker.job_runner.run_job).
-WORKER_MAX_WRITES = 3
+# Counts, not times (issue 23): a whole call is written in at most two adds (the conversation, and its notes:
+# summary and collected facts), and reads at most once (the caller's memories for the profile); the read of
+# what a crashed attempt may have written only follows an attempt that may have sent a write
+# (agentic_memory.worker.job_runner.run_job).
+WORKER_MAX_WRITES = 2
 WORKER_MAX_READS = 1
+WORKER_JUDGED = ("new caller", "returning caller")
 # The caller profile (part d): the warm target, client_data p95 at most this much above the GetItem p95,
 # and the cold one, client_data + profile wall time <= this x naive.
 PROFILE_OVER_DYNAMODB_MS = 30.0
@@ -73,15 +76,25 @@ def verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
                 figures["ratio_p95"] <= limit and figures["degraded"] == 0,
             )
     if "worker" in report:
-        run = report["worker"]["warm"]
-        writes = sum(n for path, n in run["by_path"].items() if path.endswith("/memories/add/"))
-        reads = run["mem0_requests"] - writes
-        check(
-            f"worker, {report['worker']['turns']}-turn call: Mem0 writes <= {WORKER_MAX_WRITES}, other requests"
-            f" <= {WORKER_MAX_READS}",
-            {"writes": writes, "other": reads},
-            writes <= WORKER_MAX_WRITES and reads <= WORKER_MAX_READS and run["outcome"].get("status") == "written",
-        )
+        current = report["worker"]["arms"]["current"]
+        for label in WORKER_JUDGED:
+            run = current[label]
+            reads = run["mem0_requests"] - run["writes"]
+            check(
+                f"worker, {report['worker']['turns']}-turn call, {label}: Mem0 writes <= {WORKER_MAX_WRITES},"
+                f" other requests <= {WORKER_MAX_READS}",
+                {"writes": run["writes"], "other": reads},
+                run["writes"] <= WORKER_MAX_WRITES
+                and reads <= WORKER_MAX_READS
+                and run["outcome"].get("status") == "written",
+            )
+        for label, arm in report["worker"]["arms"].items():
+            if label != "current":
+                before = [arm[name]["mem0_requests"] for name in WORKER_JUDGED]
+                after = [current[name]["mem0_requests"] for name in WORKER_JUDGED]
+                check(
+                    f"worker: Mem0 requests per call (new, returning caller), {label} -> current", [before, after], None
+                )
     return checks
 
 

@@ -1,6 +1,5 @@
 """Part b, warm latency: the handlers imported once in this process (a warm container), called from
-threads, each call paired with its endpoint's one outside call made directly in the same thread; and
-the warm container that part c, the worker, runs in."""
+threads, each call paired with its endpoint's one outside call made directly in the same thread."""
 
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ from benchmark.environments import MEM0_KEY
 from benchmark.redaction import acknowledgement
 from benchmark.servers import Mem0Admin
 from benchmark.timing import percentile
-from benchmark.worker import worker
 
 
 @contextlib.contextmanager
@@ -55,8 +53,6 @@ def warm_and_worker(args: argparse.Namespace, env: dict[str, str], admin: Mem0Ad
     make = events(env["ELEVENLABS_WORKSPACE_KEY"], env["ELEVENLABS_HMAC_KEY"], CALLER)
     results: dict[str, Any] = {}
     with quiet_stdout():
-        if "worker" in args.only:
-            results["worker"] = worker(args, env, admin, stub_url, handlers["post_call"])
         if "redaction" in args.only:
             results["redaction_ack"] = acknowledgement(args, env, handlers["post_call"])
         if "warm" in args.only:

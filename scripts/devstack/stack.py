@@ -7,8 +7,11 @@ debugger or a print sees everything. The pieces, all on 127.0.0.1:
 * a Lambda Invoke endpoint (`standins.aws_lambda`) on a free port; `AWS_ENDPOINT_URL_LAMBDA` points the
   unchanged boto3 self-invoke of post_call at it, and its worker runs the jobs with Lambda's retries;
 * moto's DynamoDB on a free port with the template's tables (idempotency records and caller profiles,
-  in memory only: after a restart callers are greeted from Mem0 until their next call rebuilds the profile);
-* the Mem0 stand-in (`standins.mem0`, SQLite under the data dir) unless `MEM0_API_KEY` is set.
+  in memory only: after a restart callers are greeted from Mem0 until their next call rebuilds the profile),
+  and on the same port moto's SQS with the template's queues, the wait queue's event source mapping polling
+  it into post-call (`standins.sqs`);
+* the Mem0 stand-in (`standins.mem0`, SQLite under the data dir) unless `MEM0_API_KEY` is set, with Mem0's
+  quota when asked (`--mem0-add-limit 200/min`, or MEM0_STANDIN_ADD_LIMIT in .env).
 
 The handlers read their settings once per process (`agentic_memory.config.get_settings`), so the
 environment is complete before the first handler module is imported.
@@ -47,8 +50,10 @@ INTERNAL_HOST = "127.0.0.1"
 # Stop taking requests first, then let the worker finish its jobs while Mem0 and DynamoDB still answer.
 SHUTDOWN_ORDER = (
     "HTTP API",
+    "SQS event sources",
     "Lambda worker",
     "Lambda invoke endpoint",
+    "SQS queues",
     "Mem0 stand-in",
     "ElevenLabs API stand-in",
     "DynamoDB (moto)",
@@ -108,6 +113,10 @@ class DevConfig:
     stack_name: str = "agentic-memory-dev"
     retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     drain_seconds: float = 5.0
+    # The Mem0 stand-in's quota (standins.mem0_quota: "200/min", "200/6s"); None: MEM0_STANDIN_ADD_LIMIT and
+    # MEM0_STANDIN_REQUEST_LIMIT from the environment or .env, else no limit.
+    mem0_add_limit: str | None = None
+    mem0_request_limit: str | None = None
 
 
 class DevStack:
@@ -133,6 +142,9 @@ class DevStack:
         self.runtime: LambdaRuntime | None = None
         self.invoke_server: LambdaInvokeServer | None = None
         self.dynamodb_url = ""
+        self.queues: dict[str, str] = {}  # logical id -> URL (moto's SQS, on the DynamoDB server's port)
+        self.mem0_quota: Any = None
+        self.event_sources: list[Any] = []
 
     def log(self, line: str) -> None:
         self._out(f"[dev] {time.strftime('%H:%M:%S')} {line}")
@@ -184,10 +196,12 @@ class DevStack:
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.invoke_server.url
 
         self._start_dynamodb(template)
+        self._start_queues(template)
         self._start_mem0()
         self._start_elevenlabs_api()
         self._set_defaults()
         self._load_functions(template)
+        self._start_event_sources(template)
         self.api_server.start()
         self._write_state()
 
@@ -214,6 +228,7 @@ class DevStack:
             "elevenlabs_api_key": os.environ["ELEVENLABS_API_KEY"] if self.local_elevenlabs else None,
             "functions": functions,
             "tables": self.tables,
+            "queues": self.queues,
             "dead_letters": str(self.dead_letter_path),
         }
         statefile.write(self.state_path, state)
@@ -243,6 +258,75 @@ class DevStack:
             os.environ[variable] = table.name
             self.tables[variable] = table.name
 
+    def _start_queues(self, template: Template) -> None:
+        """The template's SQS queues in moto (the DynamoDB server serves SQS too), their URLs in the variables
+        that name them, and boto3's SQS endpoint (``AWS_ENDPOINT_URL_SQS``) pointed there."""
+        from standins.sqs import create_queues
+
+        definitions = template.queues()
+        if not definitions:
+            return
+        os.environ["AWS_ENDPOINT_URL_SQS"] = self.dynamodb_url
+        import boto3
+
+        client = boto3.client("sqs", endpoint_url=self.dynamodb_url, region_name=REGION)
+        self.queues = create_queues(client, definitions)
+        for variable, logical_id in template.queue_variables().items():
+            os.environ[variable] = self.queues[logical_id]
+        self._closers.append(("SQS queues", lambda: self._abandon_waiting(template)))
+
+    def _start_event_sources(self, template: Template) -> None:
+        """Lambda's event source mappings of the template's SQS events (``standins.sqs.SqsEventSource``)."""
+        from standins.sqs import SqsEventSource
+
+        runtime = self._started(self.runtime)
+        definitions = template.queues()
+        mappings = template.queue_events()
+        if not mappings:
+            return
+        import boto3
+
+        client = boto3.client("sqs", endpoint_url=self.dynamodb_url, region_name=REGION)
+        for mapping in mappings:
+            function = runtime.function(mapping.function)
+            if function is None:
+                raise StackError(f"the SQS event of {mapping.function} names no loaded function")
+
+            def invoke(event: dict[str, Any], function: LocalFunction = function) -> Any:
+                return runtime.invoke(function, event)
+
+            source = SqsEventSource(
+                client,
+                self.queues[mapping.queue],
+                definitions[mapping.queue].arn(REGION),
+                mapping,
+                invoke,
+                log=self.log,
+            ).start()
+            self.event_sources.append(source)
+        self._closers.append(("SQS event sources", lambda: [source.close() for source in self.event_sources]))
+
+    def _abandon_waiting(self, template: Template) -> None:
+        """Jobs still waiting in a queue that a function reads: parked in the dead-letter file as abandoned,
+        as the local Lambda parks its unfinished jobs, so stopping `make dev` loses none."""
+        from standins.sqs import waiting_bodies
+
+        runtime = self._started(self.runtime)
+        definitions = template.queues()
+        parked = 0
+        for mapping in template.queue_events():
+            function = runtime.function(mapping.function)
+            for body in waiting_bodies(definitions[mapping.queue].name, REGION):
+                try:
+                    event = json.loads(body)
+                except ValueError:
+                    continue
+                if function is not None:
+                    runtime.abandon(function, event)
+                    parked += 1
+        if parked:
+            self.log(f"{parked} job(s) still waiting for Mem0 saved to {self.dead_letter_path} for replay")
+
     def _start_mem0(self) -> None:
         os.environ.setdefault("MEM0_DIR", str(self.data_dir / ".mem0"))
         os.environ.setdefault("MEM0_TELEMETRY", "false")
@@ -250,9 +334,22 @@ class DevStack:
             self.mem0_url = (os.environ.get("MEM0_HOST") or "https://api.mem0.ai").rstrip("/")
             return
         from standins.mem0 import Mem0Server
+        from standins.mem0_quota import Limit, Quota
 
+        try:
+            adds = Limit.parse(self.config.mem0_add_limit or os.environ.get("MEM0_STANDIN_ADD_LIMIT"))
+            others = Limit.parse(self.config.mem0_request_limit or os.environ.get("MEM0_STANDIN_REQUEST_LIMIT"))
+        except ValueError as exc:
+            raise StackError(f"the Mem0 stand-in's quota: {exc}") from None
+        # The worker is configured with its project's quota (MEM0_ADD_LIMIT, MEM0_REQUEST_LIMIT): locally, the
+        # stand-in's, unless set otherwise (to see what a wrong setting does).
+        if adds is not None:
+            os.environ.setdefault("MEM0_ADD_LIMIT", str(adds))
+        if others is not None:
+            os.environ.setdefault("MEM0_REQUEST_LIMIT", str(others))
+        self.mem0_quota = Quota(adds, others)
         key = f"local-{secrets.token_hex(8)}"
-        server = Mem0Server(INTERNAL_HOST, 0, db=self.mem0_db, api_key=key).start()
+        server = Mem0Server(INTERNAL_HOST, 0, db=self.mem0_db, api_key=key, quota=self.mem0_quota).start()
         self._closers.append(("Mem0 stand-in", server.close))
         self.mem0_url = server.url
         self.local_mem0 = True
@@ -382,6 +479,12 @@ class DevStack:
         ]
         if self.local_mem0:
             lines.append(f"  Mem0 stand-in                  {self.mem0_url}  store: {_shown(self.mem0_db)}")
+            quota = self.mem0_quota.settings() if self.mem0_quota is not None else {}
+            if any(quota.values()):
+                limits = (
+                    f"adds {quota['add_limit'] or 'unlimited'}, other requests {quota['request_limit'] or 'unlimited'}"
+                )
+                lines.append(f"  Mem0 stand-in quota            {limits} (429 beyond it)")
         else:
             lines.append(f"  Mem0 Platform                  {self.mem0_url}  (MEM0_API_KEY is set)")
         if self.local_elevenlabs:
@@ -390,6 +493,8 @@ class DevStack:
             )
         else:
             lines.append(f"  ElevenLabs API                 {self.elevenlabs_api_url}  (ELEVENLABS_API_KEY is set)")
+        for logical_id, url in self.queues.items():
+            lines.append(f"  SQS queue (moto)               {url}  ({logical_id})")
         lines += [
             f"  dead letters                   {_shown(self.dead_letter_path)}",
             "",

@@ -304,6 +304,11 @@ class LambdaRuntime:
             record["responsePayload"] = job.last_error
         return record
 
+    def abandon(self, function: LocalFunction, event: Any) -> None:
+        """Park ``event`` for ``function`` in the dead-letter file as abandoned (condition EventAgeExceeded),
+        never run: what `make dev` does with a job still waiting in a local queue when it stops."""
+        self._dead_letter(_Pending(time.monotonic(), next(self._seq), function, event, str(uuid.uuid4())), ABANDONED)
+
     def _dead_letter(self, job: _Pending, condition: str) -> None:
         line = json.dumps(self.dead_letter_record(job, condition), ensure_ascii=False)
         with self._file_lock:

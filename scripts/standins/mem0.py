@@ -17,6 +17,8 @@ notes in ../shared/platform-notes/mem0.md, "notes" below, give each source):
 - a filter value `"*"` matches any non-null value (every caller!), on reads and on delete_all.
 - `app_id`, `run_id`, `metadata` and `expiration_date` are kept; expired memories are hidden from
   search and get_all.
+- the rate limit, off unless configured (`--add-limit`, `--request-limit`, `POST /_admin/quota`): a budget
+  of adds and one of every other request per minute, 429 with `Retry-After` beyond it (`mem0_quota`).
 
 Where it knowingly differs from the real platform:
 - `infer=True` extraction is a deterministic stand-in for Mem0's LLM (see `extract_facts`).
@@ -62,6 +64,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from standins.mem0_quota import Limit, Quota
 
 log = logging.getLogger(__name__)
 
@@ -886,6 +890,9 @@ class _Handler(BaseHTTPRequestHandler):
                 headers = {"Retry-After": str(retry_after)} if status == 429 else {}
                 raise _HttpError(status, f"Injected failure (HTTP {status})", headers)
             self._authenticate()
+            retry_after = app.quota.admit(self.command, path)  # Mem0's rate limit, when configured (mem0_quota)
+            if retry_after is not None:
+                raise _HttpError(429, "Rate limit exceeded; retry later.", {"Retry-After": str(retry_after)})
             self._send_json(200, app.route(self.command, path, query, body, self._base_url(), on_sent))
         except _HttpError as error:
             self._send_json(error.status, {"detail": error.detail}, error.headers)
@@ -989,10 +996,12 @@ class Mem0Server:
         verbose: bool = False,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_recorded: int = 1000,
+        quota: Quota | None = None,
     ) -> None:
         self._owns_store = store is None
         self.store = store if store is not None else Mem0Store(db)
         self.knobs = knobs if knobs is not None else Knobs()
+        self.quota = quota if quota is not None else Quota()  # no limit unless configured
         self.api_key = api_key  # None: any non-empty token passes; may be changed while running
         self.verbose = verbose
         self.max_body_bytes = max_body_bytes
@@ -1309,7 +1318,22 @@ class Mem0Server:
                 "pending_extractions": self.pending_extractions,
                 "wildcard_filters": self.store.wildcard_filters,
                 "knobs": self.knobs.snapshot(),
+                "quota": {**self.quota.settings(), "peaks": self.quota.peaks()},
             }
+        if (method, path) == ("GET", "/_admin/quota/"):
+            return {**self.quota.settings(), "peaks": self.quota.peaks()}
+        if (method, path) == ("POST", "/_admin/quota/"):
+            return self.quota.configure(**_object(body))
+        if (method, path) == ("POST", "/_admin/memories/"):
+            # Every record the filters match, uncounted and never throttled: how the load test checks what
+            # was written without spending the budget it measures.
+            scope = _required_filters(_object(body))
+            count, found = self.store.get_all(scope, page=1, page_size=MAX_PAGE_SIZE, show_expired=True)
+            page = 1
+            while len(found) < count:
+                page += 1
+                found += self.store.get_all(scope, page=page, page_size=MAX_PAGE_SIZE, show_expired=True)[1]
+            return {"count": count, "results": found}
         if (method, path) == ("GET", "/_admin/knobs/"):
             return self.knobs.snapshot()
         if (method, path) == ("POST", "/_admin/knobs/"):
@@ -1322,6 +1346,7 @@ class Mem0Server:
         if (method, path) == ("POST", "/_admin/reset/"):
             options = _object(body)
             self.knobs.reset_counters()
+            self.quota.reset_counters()
             self.clear_requests()
             if options.get("store"):
                 self._generation += 1
@@ -1365,10 +1390,16 @@ def _query_int(query: dict[str, list[str]], name: str, default: int) -> int:
 
 @contextlib.contextmanager
 def running_mem0_server(
-    db: str | Path = ":memory:", api_key: str | None = None, *, verbose: bool = False, **knobs: Any
+    db: str | Path = ":memory:",
+    api_key: str | None = None,
+    *,
+    verbose: bool = False,
+    quota: Quota | None = None,
+    **knobs: Any,
 ) -> Iterator[Mem0Server]:
-    """A started Mem0Server for the duration of a with-block; keyword knobs preset its Knobs."""
-    with Mem0Server(db=db, api_key=api_key, knobs=Knobs(**knobs), verbose=verbose) as server:
+    """A started Mem0Server for the duration of a with-block; keyword knobs preset its Knobs, ``quota`` its
+    rate limit (none by default)."""
+    with Mem0Server(db=db, api_key=api_key, knobs=Knobs(**knobs), verbose=verbose, quota=quota) as server:
         yield server
 
 
@@ -1385,6 +1416,10 @@ def main(argv: list[str] | None = None) -> int:
         "--extraction-delay", type=float, default=0.0, help="seconds before an infer=True add is extracted"
     )
     parser.add_argument("--api-key", default=None, help="accept only this key (default: any non-empty key)")
+    parser.add_argument("--add-limit", type=Limit.parse, help="Mem0's add quota, e.g. 1000/min (default: none)")
+    parser.add_argument(
+        "--request-limit", type=Limit.parse, help="the quota of every other request, e.g. 600/min (default: none)"
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
@@ -1399,6 +1434,7 @@ def main(argv: list[str] | None = None) -> int:
         api_key=args.api_key,
         knobs=Knobs(delay_seconds=args.delay, extraction_delay=args.extraction_delay),
         verbose=args.verbose,
+        quota=Quota(args.add_limit, args.request_limit),
     )
     print(server.url, flush=True)
     print(f"local Mem0 stand-in, store {args.db}; Ctrl-C to stop", file=sys.stderr, flush=True)

@@ -1,4 +1,5 @@
-"""What the local stand-ins need from template.yaml: the functions, their HTTP routes and the tables they use.
+"""What the local stand-ins need from template.yaml: the functions, their HTTP routes, the tables and the
+queues they use, and the queues' event source mappings.
 
 Read from the template itself, so the local stack cannot drift from what `sam deploy` creates: a new
 route, a renamed handler or a changed timeout shows up locally on the next start. The properties are
@@ -19,12 +20,18 @@ from typing import Any
 import yaml
 
 from standins.dynamodb import Table
+from standins.sqs import QueueDefinition, QueueEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SERVERLESS_HTTP_API = "AWS::Serverless::HttpApi"
 DYNAMODB_TABLE = "AWS::DynamoDB::Table"
+SQS_QUEUE = "AWS::SQS::Queue"
+# CloudFormation's AWS::SQS::Queue properties that are queue attributes of the same name (CreateQueue).
+QUEUE_ATTRIBUTES = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "VisibilityTimeout")
+# SAM's SQS event defaults (AWS::Serverless::Function SQS event: BatchSize 10).
+DEFAULT_SQS_BATCH = 10
 # SAM's defaults when a function or its Globals say nothing.
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY = 128
@@ -258,4 +265,72 @@ class Template:
                     ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") else None,
                     global_secondary_indexes=tuple(props.get("GlobalSecondaryIndexes") or ()),
                 )
+        return found
+
+    def _parameter(self, value: Any) -> Any:
+        """A literal, or a ``Ref`` to a parameter, as its default."""
+        if isinstance(value, dict) and isinstance(value.get("Ref"), str):
+            spec = (self.document.get("Parameters") or {}).get(value["Ref"])
+            if not isinstance(spec, dict) or "Default" not in spec:
+                raise TemplateError(f"!Ref {value['Ref']} needs a parameter with a Default locally")
+            return spec["Default"]
+        return value
+
+    def queues(self) -> dict[str, QueueDefinition]:
+        """Every AWS::SQS::Queue, keyed by logical id: its name, the attributes CreateQueue takes, and its
+        redrive policy (the dead-letter queue by logical id, maxReceiveCount)."""
+        found: dict[str, QueueDefinition] = {}
+        for logical_id, resource in self._of_type(SQS_QUEUE).items():
+            props = resource.get("Properties") or {}
+            attributes = {name: str(self._parameter(props[name])) for name in QUEUE_ATTRIBUTES if name in props}
+            redrive = props.get("RedrivePolicy") or {}
+            target = redrive.get("deadLetterTargetArn")
+            dead_letter = target.get("Fn::GetAtt", [None])[0] if isinstance(target, dict) else None
+            if redrive and dead_letter not in self._of_type(SQS_QUEUE):
+                raise TemplateError(f"{logical_id}: its RedrivePolicy must name a queue of this template")
+            found[logical_id] = QueueDefinition(
+                logical_id=logical_id,
+                name=_resolve_name(props.get("QueueName"), self.stack_name, f"{self.stack_name}-{_kebab(logical_id)}"),
+                attributes=attributes,
+                dead_letter=dead_letter,
+                max_receive_count=int(redrive["maxReceiveCount"]) if redrive else None,
+            )
+        return found
+
+    def queue_events(self) -> list[QueueEvent]:
+        """The functions' SQS events (event source mappings), as SAM's SQS event type defines them."""
+        queues = self.queues()
+        found = []
+        for function in self.functions().values():
+            events = (self.resources[function.logical_id].get("Properties") or {}).get("Events") or {}
+            for event in events.values():
+                if not isinstance(event, dict) or event.get("Type") != "SQS":
+                    continue
+                props = event.get("Properties") or {}
+                queue = props.get("Queue")
+                logical = queue.get("Fn::GetAtt", [None])[0] if isinstance(queue, dict) else None
+                if logical not in queues:
+                    raise TemplateError(f"{function.logical_id}: an SQS event must read a queue of this template")
+                scaling = props.get("ScalingConfig") or {}
+                limit = self._parameter(scaling.get("MaximumConcurrency")) if scaling else None
+                found.append(
+                    QueueEvent(
+                        function=function.name,
+                        queue=logical,
+                        batch_size=int(self._parameter(props.get("BatchSize", DEFAULT_SQS_BATCH))),
+                        report_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                        maximum_concurrency=int(limit) if limit is not None else None,
+                    )
+                )
+        return found
+
+    def queue_variables(self) -> dict[str, str]:
+        """Environment variables that name a queue (``VAR: !Ref Queue``: its URL), by variable -> logical id."""
+        queues = self.queues()
+        found = {}
+        for function in self.functions().values():
+            for variable, value in function.environment.items():
+                ref = value.get("Ref") if isinstance(value, dict) else None
+                if ref in queues:
+                    found[variable] = ref
         return found

@@ -8,6 +8,7 @@ the environment call ``get_settings.cache_clear()``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -140,6 +141,15 @@ class Settings:
     # or "*" for every agent of the workspace. Unset: no agent has memory, so a workspace whose agents
     # never opted in keeps nothing of their calls.
     memory_agent_ids: tuple[str, ...] = ()
+    # Mem0's quota and how the worker keeps to it (issue 23; DESIGN.md section 4: 1,000 adds a minute per
+    # project is the one published limit). A limit is (requests, seconds); None: not paced. The worker paces
+    # its adds and reads at ``mem0_pace_share`` of them through a ledger in IDEMPOTENCY_TABLE; a job whose turn
+    # is later waits in the SQS delay queue DEFER_QUEUE_URL, for at most ``throttle_max_wait_seconds``.
+    mem0_add_limit: tuple[int, float] | None = (1000, 60.0)
+    mem0_request_limit: tuple[int, float] | None = None
+    mem0_pace_share: float = 0.9
+    throttle_max_wait_seconds: int = 24 * 3600
+    defer_queue_url: str | None = None
 
     def __repr__(self) -> str:  # never print secrets, even by accident
         return f"Settings(mem0_host={self.mem0_host!r}, search_limit={self.search_limit})"
@@ -191,7 +201,32 @@ def load_settings() -> Settings:
         audit_table=env.get("AUDIT_TABLE") or None,
         audit_retention_days=int(_number("AUDIT_RETENTION_DAYS", 400, low=1, high=3650)),
         memory_agent_ids=_split_list(env.get("MEMORY_AGENT_IDS")),
+        mem0_add_limit=_limit(env.get("MEM0_ADD_LIMIT"), (1000, 60.0)),
+        mem0_request_limit=_limit(env.get("MEM0_REQUEST_LIMIT"), None),
+        mem0_pace_share=_number("MEM0_PACE_SHARE", 0.9, low=0.1, high=1.0),
+        throttle_max_wait_seconds=int(_number("MEM0_THROTTLE_MAX_WAIT_HOURS", 24, low=0.01, high=13 * 24) * 3600),
+        defer_queue_url=(env.get("DEFER_QUEUE_URL") or "").strip() or None,
     )
+
+
+_LIMIT = re.compile(r"(\d+)\s*/\s*(?:(min|minute|s|sec|second)|(\d+(?:\.\d+)?)\s*s)", re.IGNORECASE)
+
+
+def _limit(raw: str | None, default: tuple[int, float] | None) -> tuple[int, float] | None:
+    """A rate limit as (requests, seconds): ``1000/min``, ``1000/60s``, ``10/s`` or ``200/6s`` (a compressed
+    minute, for tests); ``off`` or ``0/min``: none. Unset or unreadable: ``default``."""
+    text = (raw or "").strip()
+    if not text:
+        return default
+    if text.lower() in ("off", "none"):
+        return None
+    match = _LIMIT.fullmatch(text)
+    if match is None:
+        return default
+    count = int(match.group(1))
+    unit, seconds = match.group(2), match.group(3)
+    window = 60.0 if unit and unit.lower().startswith("min") else 1.0 if unit else float(seconds)
+    return (count, window) if count > 0 and window > 0 else None
 
 
 def _aws_credentials(env: Mapping[str, str]) -> tuple[str, str, str | None] | None:

@@ -77,6 +77,9 @@ class Metric:
     AGENT_NOT_ENABLED = "AgentNotEnabled"  # a request or call of an agent without memory (MEMORY_AGENT_IDS)
     OWN_LINE_CALL = "OwnLineCall"  # a finished call between our own lines: nothing stored
     OWN_LINE_MARK_FLAGGED = "OwnLineMarkFlagged"  # an inbound call came from a number marked as ours
+    JOB_DEFERRED = "JobDeferred"  # a job waits in the delay queue for its turn at Mem0 (issue 23)
+    MEM0_THROTTLED = "Mem0Throttled"  # Mem0 answered 429 to the worker despite its schedule
+    JOB_EXPIRED = "JobExpired"  # a waiting job dropped: its memories would already have expired
 
 
 def count(name: str, value: float = 1) -> None:

@@ -61,6 +61,8 @@ def invokers_of_post_call(resources: dict[str, dict[str, Any]]) -> list[str]:
     for logical_id, resource in resources.items():
         kind = resource["Type"]
         text = json.dumps(resource.get("Properties", {}))
+        if kind == "AWS::Lambda::EventSourceMapping" and "PostCallWaitQueue" in text:
+            continue  # calls coming back from their wait for Mem0 (tests/infra/test_wait_queue_template.py)
         if kind in ("AWS::Events::Rule", "AWS::Scheduler::Schedule", "AWS::Lambda::EventSourceMapping") or (
             kind == "AWS::Lambda::Permission" and "events.amazonaws.com" in text
         ):

@@ -93,6 +93,11 @@ EXPECTED_ENV = {
         "RECONCILE_AGENT_IDS": {"Ref": "ReconcileAgentIds"},
         "AUDIT_TABLE": {"Ref": "AuditTable"},
         "AUDIT_RETENTION_DAYS": {"Ref": "AuditRetentionDays"},
+        # Mem0's quota and the wait queue (tests/infra/test_wait_queue_template.py)
+        "DEFER_QUEUE_URL": {"Ref": "PostCallWaitQueue"},
+        "MEM0_ADD_LIMIT": {"Ref": "Mem0AddLimit"},
+        "MEM0_REQUEST_LIMIT": {"Ref": "Mem0RequestLimit"},
+        "MEM0_THROTTLE_MAX_WAIT_HOURS": {"Ref": "ThrottleMaxWaitHours"},
     },
 }
 
@@ -246,12 +251,17 @@ def test_failed_jobs_retry_twice_then_park_in_an_encrypted_14_day_queue(cfn):
     assert p["Qualifier"] == "$LATEST"
     assert p["MaximumRetryAttempts"] == 2
     assert p["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["PostCallDeadLetterQueue", "Arn"]}
-    assert set(of_type(cfn, "AWS::SQS::Queue")) == {"PostCallDeadLetterQueue"}
+    # and the queue where calls wait for their turn at Mem0 (tests/infra/test_wait_queue_template.py)
+    assert set(of_type(cfn, "AWS::SQS::Queue")) == {"PostCallDeadLetterQueue", "PostCallWaitQueue"}
     queue = props(cfn, "PostCallDeadLetterQueue")
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert queue["SqsManagedSseEnabled"] is True
     # The destination writes with the function's role: exactly one statement allows it.
-    sends = [s for s in statements(cfn, "PostCallRole") if "sqs:SendMessage" in as_list(s["Action"])]
+    sends = [
+        s
+        for s in statements(cfn, "PostCallRole")
+        if "sqs:SendMessage" in as_list(s["Action"]) and s["Resource"] != {"Fn::GetAtt": ["PostCallWaitQueue", "Arn"]}
+    ]
     assert sends == [
         {
             "Sid": "OnFailureDestination",
@@ -314,6 +324,8 @@ def test_post_call_role_holds_exactly_what_the_worker_uses(cfn):
         "AppendAuditRecords",  # tests/infra/test_retention_template.py
         "OwnLineMarks",  # the same
         "OnFailureDestination",
+        "WaitForMem0",  # tests/infra/test_wait_queue_template.py
+        "WaitQueueEventSource",
         "XRay",
     }
     dynamodb = by_sid["IdempotencyRecords"]
@@ -347,6 +359,8 @@ def test_alarms_cover_errors_throttles_dead_letters_and_degraded_answers(cfn):
     assert watched("AWS/Lambda", "Throttles") == functions
     queue = ("QueueName", json.dumps({"Fn::GetAtt": ["PostCallDeadLetterQueue", "QueueName"]}), 1)
     assert watched("AWS/SQS", "ApproximateNumberOfMessagesVisible") == {queue}
+    waiting = ("QueueName", json.dumps({"Fn::GetAtt": ["PostCallWaitQueue", "QueueName"]}), 2000)
+    assert watched("AWS/SQS", "ApproximateNumberOfMessagesDelayed") == {waiting}
     degraded = {("service", json.dumps("client-data"), 5), ("service", json.dumps("retrieve"), 5)}
     assert watched("AgenticMemory", "DegradedAnswer") == degraded
     topic = cfn["Resources"]["AlarmTopic"]

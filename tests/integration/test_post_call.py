@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
 from agentic_memory.domain.job import Job
-from agentic_memory.stores import aws_clients, lambda_invoke
+from agentic_memory.domain.memory_labels import record_kind, text_digest
+from agentic_memory.stores import aws_clients, idempotency, lambda_invoke
 from post_call.handler import lambda_handler
 from tests.support import (
     CALLER,
@@ -186,20 +188,31 @@ def run_worker(job=None, context=None):
 
 
 class TestWorker:
-    def test_writes_three_requests_with_metadata(self, mem0_server, dynamodb_table):
+    def test_writes_two_requests_with_metadata(self, mem0_server, dynamodb_table):
         result = run_worker()
-        assert result == {"status": "written", "writes": 3}
+        assert result == {"status": "written", "writes": 2}
         adds = [r for r in mem0_server.requests if r.path == "/v3/memories/add/"]
-        assert len(adds) == 3
-        assert [a.body["infer"] for a in adds] == [True, False, False]
+        assert len(adds) == 2
+        assert [a.body["infer"] for a in adds] == [True, False]
         for add in adds:
             assert add.body["user_id"] == CALLER
             # Never agent_id: Mem0 would file what the agent said under the agent alone (DESIGN.md 4).
             assert "agent_id" not in add.body
             assert add.body["metadata"]["conversation_id"] == "conv_01jexample0000000000000001"
             assert add.body["metadata"]["agent_id"] == "agent_7101k0example"
-        assert adds[1].body["metadata"]["kind"] == "call_summary"
-        assert adds[1].body["metadata"]["outcome"] == "success"
+        # The summary and the collected facts travel in one add (issue 23), the summary named by its digest
+        notes = adds[1].body
+        assert notes["metadata"]["kind"] == "call_notes"
+        assert notes["metadata"]["outcome"] == "success"
+        summary = notes["messages"][0]["content"]
+        assert notes["metadata"]["summary_sha256"] == text_digest(summary)
+        assert "Caller's name is Maria Lopez." in [m["content"] for m in notes["messages"][1:]]
+        # And Mem0 keeps each message as a memory that says what it is
+        kinds = Counter(
+            record_kind(r["memory"], r["metadata"]) for r in mem0_server.store.get_all({"user_id": CALLER})[1]
+        )
+        assert kinds["call_summary"] == 1
+        assert kinds["fact"] == len(notes["messages"]) - 1
 
     def test_the_same_job_twice_writes_once(self, mem0_server, dynamodb_table):
         run_worker()
@@ -207,7 +220,7 @@ class TestWorker:
         before = mem0_server.store.count()
         assert run_worker() == {"status": "duplicate", "writes": 0}
         assert mem0_server.store.count() == before
-        assert len([r for r in mem0_server.requests if r.path == "/v3/memories/add/"]) == 3
+        assert len([r for r in mem0_server.requests if r.path == "/v3/memories/add/"]) == 2
 
     def test_mem0_down_raises_so_lambda_retries_and_the_retry_writes(self, mem0_server, dynamodb_table):
         mem0_server.knobs.update(fail_status=503)
@@ -218,12 +231,12 @@ class TestWorker:
         assert mem0_server.store.count() > 0
 
     def test_a_partial_failure_is_resumed_without_duplicates(self, mem0_server, dynamodb_table):
-        # Given the conversation write succeeds and Mem0 then refuses the summary (not retried in process)
+        # Given the conversation write succeeds and Mem0 then refuses the notes (not retried in process)
         original = mem0_server.store.write
         calls = []
 
         def flaky_write(request):
-            if not request.infer:  # the conversation is extracted in the background; the summary is synchronous
+            if not request.infer:  # the conversation is extracted in the background; the notes are synchronous
                 calls.append(1)
                 if len(calls) == 1:
                     raise ValueError("injected")
@@ -236,7 +249,7 @@ class TestWorker:
         first_count = mem0_server.store.count()
         # When Lambda retries the job
         mem0_server.store.write = original
-        assert run_worker()["writes"] == 2
+        assert run_worker()["writes"] == 1
         # Then the conversation write was not repeated
         conversation_adds = [
             r
@@ -253,8 +266,8 @@ class TestWorker:
 
 class TestCrashWindow:
     def test_a_worker_that_died_after_its_writes_does_not_write_again(self, mem0_server, dynamodb_table, monkeypatch):
-        # Given a worker whose three Mem0 writes land, but which dies before the last idempotency record
-        # completes; the earlier ones are lost too (as if the container died before they reached DynamoDB)
+        # Given a worker whose two Mem0 writes land, but which dies before the last idempotency record
+        # completes; the earlier one is lost too (as if the container died before it reached DynamoDB)
         from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
         original = BasePersistenceLayer.save_success
@@ -262,7 +275,7 @@ class TestCrashWindow:
 
         def die(self, *args, **kwargs):
             saved.append(1)
-            if len(saved) < 3:
+            if len(saved) < 2:
                 return original(self, *args, **kwargs)
             raise SystemExit("the container was killed")
 
@@ -273,11 +286,14 @@ class TestCrashWindow:
         assert mem0_server.wait_idle()  # the conversation's extraction finished meanwhile
         adds_before = len([r for r in mem0_server.requests if r.path == "/v3/memories/add/"])
         stored_before = mem0_server.store.count()
-        # ... and its in-progress idempotency records have expired by the time Lambda retries
+        # ... and its in-progress idempotency records have expired by the time Lambda retries (its marks that
+        # the writes were being sent stay: they expire with the records' retention, in days)
         import boto3
 
         table = boto3.resource("dynamodb").Table(dynamodb_table)
-        for item in table.scan()["Items"]:
+        records = [item for item in table.scan()["Items"] if item["id"].startswith(idempotency.KEY_PREFIX)]
+        assert records
+        for item in records:
             table.delete_item(Key={"id": item["id"]})
         # When Lambda retries the job
         result = run_worker()
@@ -299,7 +315,7 @@ class TestRetention:
         assert run_worker(job)["status"] == "written"
         # Then every Mem0 add carries Mem0's expiration_date, 30 days on
         adds = [r.body for r in mem0_server.requests if r.path == "/v3/memories/add/"]
-        assert len(adds) == 3
+        assert len(adds) == 2
         assert {add["expiration_date"] for add in adds} == {"2026-12-21"}
 
     def test_without_retention_nothing_expires(self, mem0_server, dynamodb_table, lambda_invocations):

@@ -98,8 +98,20 @@ def test_local_replay_deletes_exactly_the_jobs_that_succeeded(mem0_server, queue
     out = capsys.readouterr().out
     assert "replayed 2, failed 0, skipped 4" in out
     assert out.count("skipped   record") == 4
-    assert "replayed  conv_a  caller +1********29  written (3 writes); record removed" in out
+    assert "replayed  conv_a  caller +1********29  written (2 writes); record removed" in out
     assert_safe_output(out)
+
+
+def test_a_job_the_wait_queue_parked_as_it_is_is_replayed_too(mem0_server, queue, tmp_path, capsys):
+    # Given a waiting job whose hand-back to Lambda failed three times: the wait queue's redrive policy moves
+    # the message itself, a job with its pacing, to the dead-letter queue (template.yaml, PostCallWaitQueue)
+    send(queue, json.dumps({**JOB, "conversation_id": "conv_waited", "pacing": {"slot": 1.0, "deferrals": 2}}))
+    # When it is replayed
+    assert replay(tmp_path, "--queue-url", queue, "--local") == 0
+    # Then it is written and its message removed
+    assert conversations_written(mem0_server) == {"conv_waited"}
+    assert left_in(queue) == []
+    assert "replayed 1, failed 0, skipped 0" in capsys.readouterr().out
 
 
 def test_a_job_that_fails_again_keeps_its_message_and_exits_1(mem0_server, queue, tmp_path, capsys):
@@ -125,7 +137,7 @@ def test_a_replayed_duplicate_counts_as_done(mem0_server, queue, tmp_path):
     assert replay(tmp_path, "--queue-url", queue, "--local") == 0
     assert left_in(queue) == []
     adds = [r for r in mem0_server.requests if r.path == "/v3/memories/add/"]
-    assert len(adds) == 3  # the second copy wrote nothing
+    assert len(adds) == 2  # the second copy wrote nothing
 
 
 def test_dry_run_lists_and_changes_nothing(mem0_server, queue, tmp_path, capsys):

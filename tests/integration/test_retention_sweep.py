@@ -144,10 +144,11 @@ def test_a_call_with_a_deletion_time_in_the_past_is_deleted_by_the_next_sweep(st
 
 def test_a_sweep_interrupted_by_mem0_429s_resumes_and_finishes(stack, profile_table, monkeypatch):
     now = int(time.time())
-    # Given three calls of one caller, each due
-    written = {c: write_call(stack, c, started=now - 50 * DAY + i, due=now - DAY + i)
+    # Given three calls of one caller, written while still kept (a job waiting for its turn at Mem0 past its
+    # memories' last day writes nothing: worker.throttling), each due before the sweep below
+    written = {c: write_call(stack, c, started=now - 50 * DAY + i, due=now + 60 + i)
                for i, c in enumerate(("conv_a", "conv_b", "conv_c"))}  # fmt: skip
-    later = now + 2 * SETTLE_SECONDS  # the lines are settled: a swept line is finished, not looked at again
+    later = now + 2 * SETTLE_SECONDS  # the lines are due and settled: a swept line is finished, not looked at again
     # And Mem0 starts throttling (429, Retry-After 7) right after the first line is swept: 4 requests refused
     finish = retention_ledger.finish
     throttled_once: list[bool] = []

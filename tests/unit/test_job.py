@@ -9,6 +9,7 @@ import pytest
 from agentic_memory.config import load_settings
 from agentic_memory.domain.conversation import TranscriptionData
 from agentic_memory.domain.job import MAX_JOB_BYTES, Job, build_job, unix_seconds
+from agentic_memory.domain.memory_labels import record_kind
 from agentic_memory.domain.memory_writes import plan_writes
 from agentic_memory.domain.names import said_name
 from agentic_memory.domain.worth_remembering import reason_not_remembered as not_remembered
@@ -41,21 +42,25 @@ def test_job_matches_the_sample_worker_event():
     assert job_for(sample_data()).model_dump(mode="json") == load_event("post_call_job.json")
 
 
-def test_at_most_three_writes_for_a_long_call():
+def test_at_most_two_writes_for_a_long_call():
     turns = [{"role": "user" if i % 2 else "agent", "message": f"turn {i} " + "words " * 40} for i in range(200)]
     writes = plan_writes(job_for(sample_data(transcript=turns)))
-    assert len(writes) == 3
-    conversation, summary, facts = writes
+    # The conversation, then the notes: the summary and the collected facts in one add (issue 23)
+    assert len(writes) == 2
+    conversation, notes = writes
     assert conversation.infer is True
-    assert summary.infer is False
-    assert facts.infer is False
-    assert summary.metadata["kind"] == "call_summary"
-    assert summary.metadata["outcome"] == "success"
-    assert summary.metadata["date"] == "2026-11-21"
+    assert notes.infer is False
+    assert notes.metadata["kind"] == "call_notes"
+    assert notes.metadata["outcome"] == "success"
+    assert notes.metadata["date"] == "2026-11-21"
     assert {w.metadata["conversation_id"] for w in writes} == {"conv_01jexample0000000000000001"}
     assert {w.metadata["agent_id"] for w in writes} == {"agent_7101k0example"}  # the agent in metadata only
-    assert "Caller's name is Maria Lopez." in [m["content"] for m in facts.messages]
-    assert facts.metadata["caller_name"] == "Maria Lopez"
+    texts = [m["content"] for m in notes.messages]
+    assert "Caller's name is Maria Lopez." in texts
+    assert notes.metadata["caller_name"] == "Maria Lopez"
+    # Each stored message reads back as what it is, by the one metadata they share
+    kinds = [record_kind(text, notes.metadata) for text in texts]
+    assert kinds == ["call_summary"] + ["fact"] * (len(texts) - 1)
 
 
 def test_a_huge_transcript_is_bounded_keeping_start_and_end():

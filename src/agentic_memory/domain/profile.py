@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from agentic_memory.domain.memory_labels import KIND_SUMMARY, fact_sentence
+from agentic_memory.domain.memory_labels import KIND_SUMMARY, fact_sentence, record_kind
 from agentic_memory.domain.names import clean_name, stated_name
 from agentic_memory.domain.remembered import MAX_FACTS, MemoryRecord, Remembered, caller_name
 
@@ -57,7 +57,7 @@ def snapshot(total: int, records: Sequence[MemoryRecord], read_at: float) -> Mem
     facts: list[str] = []
     seen: set[str] = set()
     for record in records:
-        if record.metadata.get("kind") == KIND_SUMMARY or stated_name(record.text):
+        if record_kind(record.text, record.metadata) == KIND_SUMMARY or stated_name(record.text):
             continue
         text = " ".join(record.text.split())[:MAX_MEM0_FACT_CHARS]
         if text and text.casefold() not in seen:

@@ -18,7 +18,7 @@ import copy
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from agentic_memory.domain.memory_labels import KIND_FACT, KIND_NOTE, KIND_SUMMARY, fact_sentence
+from agentic_memory.domain.memory_labels import KIND_FACT, KIND_NOTE, KIND_SUMMARY, fact_sentence, record_kind
 from agentic_memory.domain.names import clean_name, stated_name
 from agentic_memory.domain.profile import Mem0Snapshot, ProfileState, empty_doc
 from agentic_memory.domain.remembered import MemoryRecord
@@ -43,7 +43,8 @@ def _last_from(records: Sequence[MemoryRecord], excluded: set[str]) -> dict[str,
     summaries = [
         r
         for r in records
-        if r.metadata.get("kind") == KIND_SUMMARY and str(r.metadata.get("conversation_id") or "") not in excluded
+        if record_kind(r.text, r.metadata) == KIND_SUMMARY
+        and str(r.metadata.get("conversation_id") or "") not in excluded
     ]
     if not summaries:
         return None
@@ -147,7 +148,7 @@ def after_removed(
     if state is None:
         return KEEP, None
     doc, seen = _copy(state)
-    kind, conversation = record.metadata.get("kind"), _conversation(record)
+    kind, conversation = record_kind(record.text, record.metadata), _conversation(record)
     if kind == KIND_NOTE:
         doc["notes"] = [n for n in doc.get("notes") or [] if n.get("id") != record.metadata.get("note_id")]
     elif kind == KIND_SUMMARY:
@@ -178,7 +179,7 @@ def after_corrected(
     stated becomes the name it now states."""
     if state is None:
         return KEEP, None
-    kind = record.metadata.get("kind")
+    kind = record_kind(record.text, record.metadata)
     if kind == KIND_NOTE:
         doc, seen = _copy(state)
         for note in doc.get("notes") or []:

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agentic_memory.domain.memory_labels import KIND_CONVERSATION, KIND_FACT, KIND_NOTE, KIND_SUMMARY
+from agentic_memory.domain.memory_labels import (
+    KIND_CONVERSATION,
+    KIND_FACT,
+    KIND_NOTE,
+    KIND_SUMMARY,
+    SUMMARY_DIGEST,
+    record_kind,
+)
 
 MAX_NOTE_CHARS = 500
 MAX_AUTHOR_CHARS = 200
@@ -72,11 +79,12 @@ def _text(value: Any, limit: int = 200) -> str:
     return " ".join(str(value).split())[:limit] if isinstance(value, str | int | float) else ""
 
 
-def of(metadata: dict[str, Any] | None, created_at: str = "") -> Provenance:
+def of(metadata: dict[str, Any] | None, created_at: str = "", text: str = "") -> Provenance:
     """The provenance of a memory from its Mem0 ``metadata`` (and ``created_at``, ISO 8601, as Mem0 sends
-    it, when the metadata has no date)."""
+    it, when the metadata has no date); ``text``, the memory's own, tells a call's summary from its facts
+    when both came in one write (``memory_labels.record_kind``)."""
     meta = metadata if isinstance(metadata, dict) else {}
-    kind = _text(meta.get("kind"), 40)
+    kind = record_kind(text, meta) or _text(meta.get("kind"), 40)
     day = _text(meta.get("date"), 10) or _text(created_at, 10)
     corrected = _text(meta.get("corrected_by"), MAX_AUTHOR_CHARS)
     if kind == KIND_NOTE:
@@ -111,11 +119,18 @@ def note_metadata(note_id: str, author: str, now: float) -> dict[str, Any]:
     }
 
 
-def corrected_metadata(metadata: dict[str, Any] | None, author: str, now: float) -> dict[str, Any]:
+def corrected_metadata(metadata: dict[str, Any] | None, author: str, now: float, text: str = "") -> dict[str, Any]:
     """A memory's ``metadata`` once ``author`` corrected its text by hand: the same, plus ``corrected_by``
-    and ``corrected_at`` (unix seconds)."""
+    and ``corrected_at`` (unix seconds). What the memory was (``record_kind`` of its old ``text``) is written
+    as its ``kind``: a summary written with the call's facts is known by its text's digest, which the new
+    text no longer has."""
+    meta = dict(metadata if isinstance(metadata, dict) else {})
+    kind = record_kind(text, meta)
+    if kind:
+        meta["kind"] = kind
+        meta.pop(SUMMARY_DIGEST, None)
     return {
-        **(metadata if isinstance(metadata, dict) else {}),
+        **meta,
         "corrected_by": _text(author, MAX_AUTHOR_CHARS) or "unknown",
         "corrected_at": int(now),
     }

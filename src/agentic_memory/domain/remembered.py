@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentic_memory.domain.memory_labels import KIND_FACT, KIND_SUMMARY
+from agentic_memory.domain.memory_labels import KIND_FACT, KIND_SUMMARY, record_kind
 from agentic_memory.domain.names import clean_name, stated_name
 
 MAX_FACTS = 6
@@ -59,13 +59,16 @@ def from_records(total: int, records: Sequence[MemoryRecord]) -> Remembered:
     """``Remembered`` from Mem0 records sorted newest first (``MemoryStore.recent``)."""
     if total <= 0 and not records:
         return Remembered()
-    summaries = [r for r in records if r.metadata.get("kind") == KIND_SUMMARY]
+    kinds = [record_kind(r.text, r.metadata) for r in records]  # a call's notes hold its summary and facts
+    summaries = [r for r, kind in zip(records, kinds, strict=True) if kind == KIND_SUMMARY]
     # The name has a line of its own; "Caller's name is ..." facts would only repeat it. What the agent
     # collected on purpose (data collection) leads, so that the many facts Mem0 extracts from the newest
     # conversation, often stored after it, cannot push it out of the bounded context.
-    usable = [r for r in records if r.metadata.get("kind") != KIND_SUMMARY and not stated_name(r.text)]
-    collected = [r.text for r in usable if r.metadata.get("kind") == KIND_FACT]
-    extracted = [r.text for r in usable if r.metadata.get("kind") != KIND_FACT]
+    usable = [
+        (r, kind) for r, kind in zip(records, kinds, strict=True) if kind != KIND_SUMMARY and not stated_name(r.text)
+    ]
+    collected = [r.text for r, kind in usable if kind == KIND_FACT]
+    extracted = [r.text for r, kind in usable if kind != KIND_FACT]
     facts = list(dict.fromkeys(collected[:3] + extracted + collected[3:]))
     last = summaries[0] if summaries else None
     return Remembered(

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agentic_memory.config import get_settings
+from agentic_memory.domain.memory_labels import record_kind
 from agentic_memory.stores import mem0, profile_table
 
 MEM0_MEMORIES = "mem0_memories"
@@ -64,6 +65,12 @@ def export(identity: str, store: Any = None) -> dict[str, Any]:
         },
         "counts": {MEM0_MEMORIES: len(records), CALLER_PROFILE: len(profile)},
         MEM0_MEMORIES: records,
+        # What each memory is (call_summary, fact, conversation): a call's summary and facts share one
+        # metadata in Mem0 since they are written in one add (domain.memory_labels.record_kind).
+        "memory_kinds": {
+            str(record.get("id")): record_kind(str(record.get("memory") or ""), record.get("metadata"))
+            for record in records
+        },
         CALLER_PROFILE: profile,
     }
 

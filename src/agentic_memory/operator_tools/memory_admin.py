@@ -147,7 +147,7 @@ class MemoryAdmin:
         shown = []
         for item in self.store.every_record(identity):
             record = _record(item)
-            origin = provenance.of(record.metadata, record.created_at)
+            origin = provenance.of(record.metadata, record.created_at, record.text)
             ref = (
                 record.metadata.get("note_id") if origin.source == "manual" else record.metadata.get("conversation_id")
             )
@@ -265,7 +265,7 @@ class MemoryAdmin:
                 "id": r.id,
                 "text": r.text,
                 "created_at": r.created_at,
-                "provenance": provenance.of(r.metadata, r.created_at).as_dict(),
+                "provenance": provenance.of(r.metadata, r.created_at, r.text).as_dict(),
             }
             for r in found
         ]
@@ -296,7 +296,7 @@ class MemoryAdmin:
         with self.audited("correct", identity, {"memory_id": memory_id}) as outcome:
             found = self._owned(identity, memory_id)
             record = _record(found)
-            metadata = provenance.corrected_metadata(record.metadata, self.operator.who, time.time())
+            metadata = provenance.corrected_metadata(record.metadata, self.operator.who, time.time(), record.text)
             self.store.update(memory_id, text=new_text, metadata=metadata)
             profile = self._refresh(
                 identity,

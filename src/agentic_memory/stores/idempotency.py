@@ -2,13 +2,14 @@
 
 Powertools' idempotency utility keeps a record per write in DynamoDB (``IDEMPOTENCY_TABLE``),
 keyed by conversation and write kind. Keying each write rather than the whole job matters: when
-the second of three writes fails, Lambda retries the job, and the first must not be written again.
+the second of two writes fails, Lambda retries the job, and the first must not be written again.
 A failed write leaves no record (Powertools deletes it), so the retry runs it; a copy running at
 the same moment finds the record in progress and fails, to be retried after the first finishes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -76,6 +77,13 @@ def once(work: Callable[..., dict[str, Any]], write: dict[str, Any], *, context:
     return guarded(write=write)
 
 
+def in_progress(error: Exception) -> bool:
+    """Whether ``error`` is Powertools' "a copy of this write is running right now" (its record in progress)."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    return isinstance(error, IdempotencyAlreadyInProgressError)
+
+
 def mark_ingested(conversation_id: str, caller_id: str | None) -> bool:
     """Record that ``conversation_id`` went through the job path (written, already written, or nothing to
     remember: ``caller_id`` ``None``), so reconcile and backfill skip it without asking ElevenLabs.
@@ -121,6 +129,49 @@ def was_ingested(conversation_id: str) -> bool:
     )
     expiration = found.get("Item", {}).get("expiration", {}).get("N")
     return expiration is not None and int(expiration) > time.time()
+
+
+# "This write may have reached Mem0": noted just before each add, cleared when Mem0 refused it outright, so a
+# later attempt knows whether it must look in Mem0 before writing (issue 23: the crash-window read, made only
+# when an earlier attempt may have sent the write). The id is a digest of the write's key: no caller number.
+SENT_PREFIX = "agentic-memory#sent#"
+
+
+def _sent_id(key: str) -> dict[str, Any]:
+    return {"id": {"S": SENT_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]}}
+
+
+def note_sending(key: str) -> bool:
+    """Note that the write ``key`` is about to be sent to Mem0; returns whether an earlier attempt had noted
+    it too (and not cleared it): only then may Mem0 already hold it. ``True`` without ``IDEMPOTENCY_TABLE``
+    (nothing is known). One ``PutItem`` (``ReturnValues`` ``ALL_OLD`` says what was there), expiring with the
+    write records. DynamoDB errors propagate."""
+    settings = get_settings()
+    if not settings.idempotency_table:
+        return True
+    now = int(time.time())
+    answer = aws_clients.client("dynamodb").put_item(
+        TableName=settings.idempotency_table,
+        Item={
+            **_sent_id(key),
+            "expiration": {"N": str(now + settings.idempotency_expiry_seconds)},
+            "status": {"S": "SENDING"},
+        },
+        ReturnValues="ALL_OLD",
+    )
+    return bool(answer.get("Attributes"))
+
+
+def clear_sending(key: str) -> None:
+    """Mem0 refused the write ``key`` outright (429, a bad request, a wrong key): it holds nothing of it. Never
+    raises: a marker left behind only costs the next attempt one read."""
+    table = get_settings().idempotency_table
+    if not table:
+        return
+    try:
+        aws_clients.client("dynamodb").delete_item(TableName=table, Key=_sent_id(key))
+    except Exception as exc:
+        logger.warning("could not clear a write's sending mark", extra={"error": type(exc).__name__})
 
 
 def reset() -> None:

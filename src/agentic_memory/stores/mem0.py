@@ -126,8 +126,8 @@ def _not_found(error: BaseException) -> bool:
 
 def throttled_for(error: BaseException) -> float | None:
     """Seconds Mem0 asked to wait, when ``error`` (or its cause) is its rate limit (429, ``RateLimitError``,
-    with ``Retry-After`` in ``debug_info["retry_after"]``: notes 1.1); 30 without a usable header;
-    ``None`` for any other error."""
+    with ``Retry-After`` in ``debug_info["retry_after"]`` as mem0ai parses it: notes 1.1); 60 without a usable
+    header; ``None`` for any other error, and whenever mem0 was never loaded (no Mem0 request was made)."""
     if "mem0" not in sys.modules:
         return None
     from mem0 import exceptions
@@ -135,7 +135,7 @@ def throttled_for(error: BaseException) -> float | None:
     for candidate in (error, error.__cause__):
         if isinstance(candidate, exceptions.RateLimitError):
             retry_after = (getattr(candidate, "debug_info", None) or {}).get("retry_after")
-            return float(retry_after) if isinstance(retry_after, int | float) and retry_after >= 0 else 30.0
+            return float(retry_after) if isinstance(retry_after, int | float) and retry_after >= 0 else 60.0
     return None
 
 
@@ -396,14 +396,32 @@ def _retry_delay(error: Exception, attempt: int) -> float | None:
     return None
 
 
+def refused(error: Exception) -> bool:
+    """Whether Mem0 turned a request down without doing it: throttled (429), refused as invalid
+    (400/409/422), unauthorised (401/403) or too large (413). Network errors, timeouts and 5xx are not:
+    Mem0 may have done the work even though the answer failed."""
+    from mem0 import exceptions
+
+    return isinstance(
+        error,
+        exceptions.RateLimitError
+        | exceptions.ValidationError
+        | exceptions.AuthenticationError
+        | exceptions.MemoryQuotaExceededError,
+    )
+
+
 def with_retries[T](
     work: Callable[[], T],
     *,
     attempts: int = 3,
     time_left: Callable[[], float] | None = None,
     sleep: Callable[[float], None] | None = None,
+    retry_throttled: bool = True,
 ) -> T:
-    """``work()``, tried up to ``attempts`` times while the error is passing and time is left."""
+    """``work()``, tried up to ``attempts`` times while the error is passing and time is left.
+    ``retry_throttled=False`` raises a 429 at once: the worker then waits its turn outside the invocation
+    (``worker.pacing``) instead of sleeping here."""
     import time
 
     pause = sleep or time.sleep
@@ -411,6 +429,8 @@ def with_retries[T](
         try:
             return work()
         except Exception as error:
+            if not retry_throttled and throttled_for(error) is not None:
+                raise
             delay = _retry_delay(error, attempt)
             if delay is None or attempt == attempts - 1:
                 raise

@@ -139,6 +139,26 @@ def update(job: Job, mem0: Mem0Snapshot | None = None, *, verbatim: int = 0, set
     raise ProfileConflict(f"the profile kept changing during {MAX_WRITE_ATTEMPTS} attempts")
 
 
+def counts_call(job: Job, *, settings: Settings | None = None) -> bool:
+    """Whether the caller's profile already counts ``job``'s conversation (a repeated delivery or a retried
+    job): the profile then keeps the Mem0 part it has (``profile.merge``), so the worker need not read the
+    caller's Mem0 memories for it (issue 23). One ``GetItem`` of the counted calls; ``False`` without
+    ``PROFILE_TABLE`` or a profile. DynamoDB errors propagate."""
+    settings = settings or get_settings()
+    table = _table(settings)
+    if not table:
+        return False
+    found = (
+        aws_clients.client("dynamodb")
+        .get_item(TableName=table, Key=item_key(job.caller_id, job.app_id), ProjectionExpression="kind, calls_seen")
+        .get("Item")
+    )
+    if not found or found.get("kind", {}).get("S") != KIND_PROFILE:
+        return False
+    seen = json.loads(found.get("calls_seen", {}).get("S") or "[]")
+    return any(str(entry[1]) == job.conversation_id for entry in seen)
+
+
 def read(caller: str, app_id: str | None, *, settings: Settings | None = None) -> ProfileState | None:
     """The profile of ``caller`` in ``app_id``'s scope (consistent read), or ``None``."""
     settings = settings or get_settings()

@@ -2,12 +2,17 @@
 
 DESIGN.md section 8. Errors propagate: Lambda retries the job twice, then parks it in the dead-letter
 queue. Every write is idempotent (idempotency key: caller, conversation, write kind), so a retry never
-writes twice; and a write that reached Mem0 before the worker died, leaving no completed idempotency
-record, is found in Mem0 by its metadata and not written again.
+writes twice; and a write that may have reached Mem0 before an earlier attempt died (its "sending" mark is
+there but no completed idempotency record) is looked for in Mem0 by its metadata and not written again.
+
+Mem0's quota (issue 23): before writing, the job takes its turn on the project's schedule
+(``worker.throttling``); a job whose turn is later, or that meets a 429, waits (in the invocation for a
+moment, else in the SQS delay queue) instead of spending Lambda's retries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agentic_memory.config import get_settings
@@ -20,14 +25,20 @@ from agentic_memory.worker import line_check, profile_refresh, retention_sweep
 
 __all__ = ["is_job", "run_job"]
 
+# A job meets Mem0's 429 at most this often in one invocation before it waits in the queue or fails.
+MAX_TURNS = 3
+
 
 def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Write the job ``event`` (a ``domain.job.Job`` as JSON). Returns ``{"status": "written", "writes": n}``,
-    ``{"status": "duplicate", "writes": 0}`` (everything was written before), ``{"status": "own_line",
-    "writes": 0}`` (a call between our own lines: ``worker.line_check``), ``{"status": "ignored", "writes":
-    0}`` (an agent without memory: a job queued before the agent left ``MEMORY_AGENT_IDS``, a replayed
-    one) or ``{"status": "invalid"}`` (a malformed job, dropped: retries cannot mend it). Raises Mem0's and
-    DynamoDB's errors after its own retries, so that Lambda retries the job."""
+    """Write the job ``event`` (a ``domain.job.Job`` as JSON, with the ``pacing`` object of a job that waited).
+    Returns ``{"status": "written", "writes": n}``, ``{"status": "duplicate", "writes": 0}`` (everything was
+    written before), ``{"status": "own_line", "writes": 0}`` (a call between our own lines:
+    ``worker.line_check``), ``{"status": "ignored", "writes": 0}`` (an agent without memory: a job queued
+    before the agent left ``MEMORY_AGENT_IDS``, a replayed one), ``{"status": "deferred", "writes": 0,
+    "delay_seconds": n}`` (it waits in the delay queue
+    for its turn at Mem0), ``{"status": "expired", "writes": 0}`` (it waited past its memories' expiry) or
+    ``{"status": "invalid"}`` (a malformed job, dropped: retries cannot mend it). Raises Mem0's and DynamoDB's
+    errors after its own retries, and ``throttling.Throttled``, so that Lambda retries the job."""
     try:
         job = Job.model_validate(event)
     except Exception:
@@ -35,6 +46,11 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.error("malformed post-call job dropped", extra={"keys": sorted(map(str, event))[:20]})
         count(Metric.JOB_IGNORED)
         return {"status": "invalid"}
+    # Loaded here, not with the module: the post-call function imports this module at init, and its
+    # acknowledgement's cold start need not load the pace's code (worker.throttling, domain.pacing).
+    from agentic_memory.domain.pacing import Pacing
+    from agentic_memory.worker import throttling
+
     logger.set_correlation_id(job.conversation_id)
     settings = get_settings()
     if not agents.memory_enabled(job.agent_id, settings):
@@ -45,8 +61,30 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
         idempotency.mark_ingested(job.conversation_id, None)  # nothing to write, ever: reconcile stops asking
         return {"status": "own_line", "writes": 0}
     time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
-    performed: list[int] = []
     writes = plan_writes(job)
+    pacing = Pacing.of(event)
+    for _ in range(MAX_TURNS):
+        waited = throttling.take_turn(job, event, pacing, writes, time_left=time_left)
+        if waited is not None:
+            return waited
+        try:
+            return _write(job, writes, context, time_left)
+        except Exception as error:
+            if idempotency.in_progress(error):
+                waited = throttling.after_copy_in_progress(event, pacing)
+                if waited is None:
+                    raise
+                return waited
+            retry_after = mem0.throttled_for(error)
+            if retry_after is None:
+                raise
+            pacing = throttling.after_throttle(job, pacing, writes, retry_after)
+    raise throttling.Throttled("Mem0 kept answering 429")
+
+
+def _write(job: Job, writes: list[Write], context: Any, time_left: Callable[[], float] | None) -> dict[str, Any]:
+    """The job's writes, each at most once, then the caller profile."""
+    performed: list[int] = []
     already: set[str] | None = None
     expiration = job.expires_on.isoformat() if job.expires_on else None
     # Retention: the call's due time goes in the ledger before any of its memories exist (worker.retention_sweep).
@@ -62,25 +100,35 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
         def write_memories(write: dict[str, Any]) -> dict[str, Any]:
             nonlocal already
             planned_write = Write.model_validate(write["write"])
-            if already is None:  # the crash window: what reached Mem0 before an earlier attempt died
-                already = mem0.with_retries(
-                    lambda: store().written_for(job.caller_id, job.conversation_id, app_id=job.app_id),
+            # The crash window: an earlier attempt may have sent this write and died before its record
+            # completed. Only then is Mem0 asked what it already holds of the conversation.
+            if idempotency.note_sending(write["key"]):
+                if already is None:
+                    already = mem0.with_retries(
+                        lambda: store().written_for(job.caller_id, job.conversation_id, app_id=job.app_id),
+                        time_left=time_left,
+                        retry_throttled=False,
+                    )
+                if planned_write.kind in already:
+                    logger.info("write found in Mem0 already", extra={"kind": planned_write.kind})
+                    return {"written": 0, "found": True}
+            try:
+                mem0.with_retries(
+                    lambda: store().add(
+                        job.caller_id,
+                        planned_write.messages,
+                        metadata=planned_write.metadata,
+                        infer=planned_write.infer,
+                        app_id=job.app_id,
+                        expiration_date=expiration,
+                    ),
                     time_left=time_left,
+                    retry_throttled=False,
                 )
-            if planned_write.kind in already:
-                logger.info("write found in Mem0 already", extra={"kind": planned_write.kind})
-                return {"written": 0, "found": True}
-            mem0.with_retries(
-                lambda: store().add(
-                    job.caller_id,
-                    planned_write.messages,
-                    metadata=planned_write.metadata,
-                    infer=planned_write.infer,
-                    app_id=job.app_id,
-                    expiration_date=expiration,
-                ),
-                time_left=time_left,
-            )
+            except Exception as error:
+                if mem0.refused(error):  # Mem0 holds nothing of it: the next attempt need not look
+                    idempotency.clear_sending(write["key"])
+                raise
             performed.append(len(planned_write.messages))
             return {"written": len(planned_write.messages)}
 

@@ -37,13 +37,23 @@ def _executor() -> ThreadPoolExecutor:
 def start_mem0_read(job: Job, *, settings: Settings | None = None) -> Future[Mem0Snapshot] | None:
     """Start reading the caller's memories for the profile's Mem0 part, in the background (``None`` without
     ``PROFILE_TABLE``). ``MemoryStore.recent`` pages and sorts them (``get_all`` has no documented order:
-    DESIGN.md section 4)."""
+    DESIGN.md section 4). Not for a call the profile already counts (a repeated delivery, a retried job: the
+    profile keeps the Mem0 part it has, ``profile.merge``), where the read would change nothing (issue 23).
+    A first call still reads: its caller may have memories older than the profile (a stack upgraded to
+    profiles, a backfill), and a returning caller's read brings the facts Mem0 extracted from the last call."""
     settings = settings or get_settings()
     if not settings.profile_table:
         return None
+    # Asked here, before the read starts: the read must go out ahead of this call's writes, since the profile
+    # adds what they store to what it read (profile.merge). A DynamoDB error leaves the read to decide.
+    try:
+        if profile_table.counts_call(job, settings=settings):
+            return None
+    except Exception as exc:
+        logger.warning("could not tell whether the profile counts this call", extra={"error": type(exc).__name__})
     read_at = time.time()
 
-    def read() -> Mem0Snapshot:
+    def read() -> Mem0Snapshot | None:
         from agentic_memory.stores import mem0
 
         total, records = mem0.get_store("worker").recent(job.caller_id, app_id=job.app_id)

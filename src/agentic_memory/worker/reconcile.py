@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -48,7 +47,7 @@ from agentic_memory.domain.job import AGENT_NOT_ENABLED, NotRemembered, job_for_
 from agentic_memory.errors import AppError
 from agentic_memory.observability import Metric, count, count_intake, logger, mask_caller
 from agentic_memory.stores import conversations_api as conversations
-from agentic_memory.stores import idempotency, line_marks
+from agentic_memory.stores import idempotency, line_marks, mem0
 from agentic_memory.worker.job_runner import run_job
 
 SCHEDULED_SOURCE = "aws.events"
@@ -316,7 +315,7 @@ def _one(
             raise
         _failed(outcome, summary, f"fetching failed: {exc}")
     except Exception as exc:
-        wait = _throttled(exc)
+        wait = mem0.throttled_for(exc)
         if wait is not None:
             raise _Stop("throttled", "Mem0 asked to slow down", wait) from None
         if _in_progress(exc):  # the webhook's own job holds this conversation right now
@@ -405,19 +404,6 @@ def _failed(outcome: Outcome, summary: dict[str, Any], reason: str) -> None:
     if outcome.errors > MAX_ERRORS:
         count(Metric.RECONCILE_FAILED)
         raise _Stop("failed", f"{outcome.errors} conversations failed in this run")
-
-
-def _throttled(exc: BaseException) -> float | None:
-    """Seconds Mem0 asked to wait, when ``exc`` (or its cause) is Mem0's rate limit after the worker's retries."""
-    for error in (exc, exc.__cause__):
-        if error is None or "mem0" not in sys.modules:
-            continue
-        from mem0 import exceptions as mem0_errors  # already loaded, lean, by stores.mem0 when the store was built
-
-        if isinstance(error, mem0_errors.RateLimitError):
-            retry_after = (getattr(error, "debug_info", None) or {}).get("retry_after")
-            return float(retry_after) if isinstance(retry_after, int | float) and retry_after >= 0 else 30.0
-    return None
 
 
 def _in_progress(exc: BaseException) -> bool:
