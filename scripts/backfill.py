@@ -47,7 +47,17 @@ import stackfind  # noqa: E402
 WINDOW_KIND = "reconcile_window"  # agentic_memory.worker.reconcile.WINDOW_KIND
 SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 CHECKPOINT_DIR = ROOT / ".local" / "backfill"
-COUNTED = ("recovered", "candidates", "already", "not_remembered", "unfinished", "failed_calls", "settling", "gone")
+COUNTED = (
+    "recovered",
+    "candidates",
+    "already",
+    "not_remembered",
+    "silent",
+    "unfinished",
+    "failed_calls",
+    "settling",
+    "gone",
+)
 MAX_STALLS = 3
 MAX_WAIT_SECONDS = 900.0
 
@@ -169,7 +179,7 @@ class Progress:
         line = (
             f"[{bar:<30}] {fraction:4.0%}  up to {day(max(position, self.since))}"
             f"  imported {totals['recovered']}  already {totals['already']}"
-            f"  skipped {totals['not_remembered'] + totals['unfinished'] + totals['failed_calls']}"
+            f"  skipped {totals['not_remembered'] + totals['silent'] + totals['unfinished'] + totals['failed_calls']}"
             f"  errors {totals['errors']}"
         )
         if totals["candidates"]:
@@ -344,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint.save()
     print(
         f"imported {totals['recovered']}, already in memory {totals['already']}, not remembered"
-        f" {totals['not_remembered']} (no caller, voicemail, silent), unfinished or failed calls"
+        f" {totals['not_remembered'] + totals['silent']} (no caller, voicemail, silent), unfinished or failed calls"
         f" {totals['unfinished'] + totals['failed_calls']}, deleted meanwhile {totals['gone']}"
     )
     if failures:

@@ -1,7 +1,8 @@
 """ElevenLabs post-call webhook (HTTP) and its asynchronous worker (self-invocation), one function.
 
 The HTTP path (``edge.post_call``) verifies, queues a job for this same function and answers at once;
-the job path (``worker.job_runner``) writes the memories; the scheduled event (EventBridge, only with an
+the job path (``worker.job_runner``) writes the memories, and an answering machine's verdict
+(``worker.machine_verdict``) forgets or forestalls them; the scheduled event (EventBridge, only with an
 ElevenLabs API key) and backfill's window events reconcile the conversation history (``worker.reconcile``).
 mem0 and boto3 load only on the path that needs them.
 """
@@ -14,7 +15,7 @@ with init_phase():  # no garbage collection while the code loads (agentic_memory
     tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/stores/tls.py)
     from agentic_memory.edge import post_call
     from agentic_memory.observability import logger, metrics, use_service
-    from agentic_memory.worker import job_runner, reconcile
+    from agentic_memory.worker import job_runner, machine_verdict, reconcile
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
@@ -23,6 +24,8 @@ def lambda_handler(event, context):
     use_service("post-call")
     if job_runner.is_job(event):
         return job_runner.run_job(event, context)
+    if machine_verdict.is_verdict_job(event):
+        return machine_verdict.run_verdict(event, context)
     if reconcile.is_reconcile_event(event):
         return reconcile.handle(event, context)
     return post_call.handle(event, context)

@@ -12,7 +12,12 @@ the conversation ingested, so a conversation seen by both the webhook and reconc
 
 Skipped: conversations not ``done`` (``failed`` ones are never remembered; ``initiated``,
 ``in-progress`` and ``processing`` ones wait for a later run), those that ended less than
-``SETTLE_SECONDS`` ago (their webhook is probably still being handled), and those already ingested.
+``SETTLE_SECONDS`` ago (their webhook is probably still being handled), those already ingested, and,
+without fetching them, those whose list item says the caller said nothing (``user_message_count`` 0; a
+``null`` count is unknown and the conversation is fetched: platform-notes/refresh-2026-12.md E3, E9).
+Pages hold at most 100 conversations (``page_size``'s maximum, E9). A subagent's conversation (E9, field
+case 8) goes down the same path and is remembered as part of its parent call: the job path counts each
+phone call once (``domain.profile.call_id``); a ``parent_conversation_id`` on the list item is passed on.
 
 A run is bounded by the invocation's remaining time; what is left waits for the next run. The same
 code serves backfill (``scripts/backfill.py``) through a "window" event: explicit start times, an
@@ -81,6 +86,7 @@ class Outcome:
     not_remembered: int = 0
     unfinished: int = 0
     failed_calls: int = 0
+    silent: int = 0
     settling: int = 0
     gone: int = 0
     errors: int = 0
@@ -243,6 +249,10 @@ def _one(
     if now - ended < SETTLE_SECONDS:
         outcome.settling += 1
         return
+    users = summary.get("user_message_count")
+    if isinstance(users, int) and not isinstance(users, bool) and users == 0:
+        outcome.silent += 1  # the caller said nothing: never remembered, so never fetched
+        return
     try:
         if idempotency.was_ingested(conversation_id):
             outcome.already += 1
@@ -251,6 +261,9 @@ def _one(
             outcome.candidates += 1
             return
         raw = conversations.get_conversation(conversation_id, time_left=remaining)
+        parent = summary.get("parent_conversation_id")
+        if isinstance(parent, str) and parent.strip() and isinstance(raw, dict):
+            raw.setdefault("parent_conversation_id", parent)  # the list item knew the call it belongs to
         _ingest(raw, summary, outcome, context, settings)
     except conversations.NotFound:
         outcome.gone += 1  # deleted at ElevenLabs since it was listed
@@ -304,6 +317,8 @@ def _ingest(raw: dict[str, Any], summary: dict[str, Any], outcome: Outcome, cont
         )
     elif status == "duplicate":
         outcome.already += 1
+    elif status == "machine":  # Twilio's answering-machine verdict came first: nothing kept
+        outcome.not_remembered += 1
     else:
         _failed(outcome, summary, f"the worker answered {status!r}")
 
