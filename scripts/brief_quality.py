@@ -24,7 +24,7 @@ import contextlib
 import io
 import json
 import os
-import subprocess  # nosec B404 - runs `git archive` on a revision the operator names, without a shell
+import subprocess  # nosec B404
 import sys
 import tarfile
 import tempfile
@@ -38,7 +38,8 @@ def export_src(ref: str, into: Path) -> Path:
     if not ref or ref.startswith("-"):
         raise ValueError(f"not a git revision: {ref!r}")
     try:
-        archive = subprocess.run(  # nosec B603 B607 - fixed git subcommand, the ref cannot start with "-"
+        # A fixed git subcommand, no shell; the ref cannot start with "-" (checked above).
+        archive = subprocess.run(  # nosec B603 B607
             ["git", "archive", "--format=tar", ref, "src"], cwd=ROOT, capture_output=True, check=True
         ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
