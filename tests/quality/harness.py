@@ -132,6 +132,8 @@ class Stack:
             "ELEVENLABS_HMAC_KEY": HMAC_KEY,
             "AGENT_PHONE_NUMBERS": OUR_NUMBER,
             "DEFAULT_REGION": "US",
+            # Every agent of the stories has memory (agents opt in, DESIGN.md section 6: MEMORY_AGENT_IDS).
+            "MEMORY_AGENT_IDS": "*",
         }.items():
             self._setenv(name, value)
         for name in ("MEMORY_SCOPE", "AWS_SESSION_TOKEN", "MEMORY_RETENTION_DAYS", "CALLER_DISCLOSURE"):
