@@ -52,6 +52,7 @@ COUNTED = (
     "candidates",
     "already",
     "not_remembered",
+    "silent",
     "unfinished",
     "failed_calls",
     "settling",
@@ -180,7 +181,7 @@ class Progress:
         line = (
             f"[{bar:<30}] {fraction:4.0%}  up to {day(max(position, self.since))}"
             f"  imported {totals['recovered']}  already {totals['already']}"
-            f"  skipped {totals['not_remembered'] + totals['unfinished'] + totals['failed_calls']}"
+            f"  skipped {totals['not_remembered'] + totals['silent'] + totals['unfinished'] + totals['failed_calls']}"
             f"  errors {totals['errors']}"
         )
         if totals["candidates"]:
@@ -357,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint.save()
     print(
         f"imported {totals['recovered']}, already in memory {totals['already']}, not remembered"
-        f" {totals['not_remembered']} (no caller, voicemail, silent), unfinished or failed calls"
+        f" {totals['not_remembered'] + totals['silent']} (no caller, voicemail, silent), unfinished or failed calls"
         f" {totals['unfinished'] + totals['failed_calls']}, deleted meanwhile {totals['gone']}"
     )
     if failures:

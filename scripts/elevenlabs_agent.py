@@ -26,7 +26,9 @@ prints just those lines, as text to paste under your own system prompt.
 --apply (needs an API key: --api-key or ELEVENLABS_API_KEY) stores the workspace key as a workspace
 secret (when --workspace-key or ELEVENLABS_WORKSPACE_KEY is given), creates or updates the tool, and
 patches the agent: first message, system-prompt lines and tool, dynamic variable placeholders, the
-`caller_name` data collection item and the switch that fetches initiation data from the webhook.
+data collection items the caller brief reads (`caller_name`, `follow_up`, `follow_up_done`,
+`preferences`; items already on the agent are kept as they are) and the switch that fetches initiation
+data from the webhook.
 With --configure-workspace it also sets the workspace's conversation-initiation webhook (and, given
 --post-call-webhook-id, its post-call webhook): settings shared by every agent in the workspace.
 The post-call webhook itself (its HMAC secret becomes the stack's ElevenLabsHmacKey) is created in
@@ -66,6 +68,7 @@ from elevenlabs.types import (
 )
 
 from agentic_memory.config import load_settings
+from agentic_memory.domain.brief import FOLLOW_UP, FOLLOW_UP_DONE, PREFERENCES
 from agentic_memory.domain.dynamic_variables import VARIABLES, variables
 from agentic_memory.domain.remembered import Remembered
 from agentic_memory.edge.auth import WORKSPACE_KEY_HEADER
@@ -127,6 +130,27 @@ PROMPT_VERIFY = (
 CALLER_NAME_DESCRIPTION = (
     "The caller's name as they said it during this call (first name, or first and last). "
     "Leave empty if they did not say their name."
+)
+# The caller brief's items (agentic_memory.domain.brief). Each description is the prompt ElevenLabs' analysis
+# LLM follows to fill the item from the transcript after the call (data collection docs), so it says what
+# to write, in what form, and when to leave the item empty.
+FOLLOW_UP_DESCRIPTION = (
+    "What the agent promised to do, or the caller asked to be done, after this call and that is still open "
+    "when the call ends: a callback, something to send, a booking to confirm. One short sentence saying who "
+    "does what, with any date or time mentioned, in the language of the call. Leave empty if nothing is left "
+    "open."
+)
+FOLLOW_UP_DONE_DESCRIPTION = (
+    "True if this call settled something left open on an earlier call: the promised callback happened, what "
+    "was to be sent arrived, the pending booking was confirmed, or the caller said it is no longer needed. "
+    "False otherwise, including on a first call."
+)
+PREFERENCES_DESCRIPTION = (
+    "Lasting preferences and facts about the caller stated during this call that are worth knowing on their "
+    "next call: how and when to reach them, language, accessibility needs, the staff member or product they "
+    "prefer, allergies. Write them as 'topic: value' pairs separated by semicolons, with short, stable topics "
+    "(for example 'contact: email; visit time: mornings'). Only what was said in this call; leave empty if "
+    "nothing was."
 )
 
 
@@ -267,6 +291,17 @@ def caller_name_item() -> AnalysisProperty:
     return AnalysisProperty(type="string", description=CALLER_NAME_DESCRIPTION)
 
 
+def brief_items() -> dict[str, AnalysisProperty]:
+    """Every data collection item the stack reads, by identifier: the name, and what the caller brief's
+    follow-up and preferences come from (docs/elevenlabs-setup.md, step 7)."""
+    return {
+        CALLER_NAME_ITEM: caller_name_item(),
+        FOLLOW_UP: AnalysisProperty(type="string", description=FOLLOW_UP_DESCRIPTION),
+        FOLLOW_UP_DONE: AnalysisProperty(type="boolean", description=FOLLOW_UP_DONE_DESCRIPTION),
+        PREFERENCES: AnalysisProperty(type="string", description=PREFERENCES_DESCRIPTION),
+    }
+
+
 def initiation_webhook(client_data_url: str, secret: ConvAiSecretLocator) -> ConversationInitiationClientDataWebhook:
     return ConversationInitiationClientDataWebhook(url=client_data_url, request_headers={HEADER: secret})
 
@@ -336,7 +371,8 @@ def steps(urls: dict[str, str], tool_name: str, secret_name: str, disclosure: st
         "system prompt.",
         f"Agent > Tools: add the webhook tool {tool_name!r} exactly as `tool` shows: method POST, query from the "
         f"LLM, and the dynamic variables {bound}.",
-        "Agent > Analysis: add the data collection item 'caller_name' (string).",
+        "Agent > Analysis: add the data collection items 'caller_name' (string), 'follow_up' (string), "
+        "'follow_up_done' (boolean) and 'preferences' (string), with the descriptions `agent_patch` shows.",
         f"Workspace settings > Webhooks: HMAC webhook to {urls['post_call']}, retries on; deploy its secret as "
         "ElevenLabsHmacKey.",
         "Agents settings > post-call webhook: select that webhook; transcript events on, audio off.",
@@ -424,7 +460,8 @@ def apply(args: argparse.Namespace, urls: dict[str, str], api_key: str, workspac
         for key, value in (_dig(current, "platform_settings", "data_collection") or {}).items()
         if isinstance(value, dict) and value.get("type")
     }
-    collection.setdefault(CALLER_NAME_ITEM, caller_name_item())
+    for item, definition in brief_items().items():
+        collection.setdefault(item, definition)  # an item the operator already set up is left as it is
     overrides = initiation_overrides(args.conversation_override, _dig(current, "platform_settings", "overrides"))
     conversation, platform = agent_patch(
         prompt=prompt, tool_ids=tool_ids, dynamic=dynamic, overrides=overrides, data_collection=collection
@@ -567,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
         tool_ids=tool_ids,
         dynamic=placeholders(),
         overrides=initiation_overrides(args.conversation_override),
-        data_collection={CALLER_NAME_ITEM: caller_name_item()},
+        data_collection=brief_items(),
     )
     agent_numbers = [n.strip() for n in parameters.get("AgentPhoneNumbers", "").split(",") if n.strip()]
     report = {

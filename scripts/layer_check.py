@@ -65,6 +65,7 @@ HMAC_KEY = "layer-check-hmac-key"
 CALLER = "+16129782029"
 FUNCTION = "agentic-memory-post-call"
 SEEDED = ("Caller's name is Maria Lopez.", "Ordered blue ceramic vases in November.")
+TELEMETRY_CALLER = "+16125550147"
 
 # Runs in the clean interpreter: import the handler, serve the events, report answers and where every
 # loaded module came from. os._exit skips teardown (Lambda freezes a container, it never tears it down).
@@ -360,12 +361,13 @@ def check(site: Path, *, telemetry: bool = False, only: Iterable[str] | None = N
         invoke_url, payloads = stack.enter_context(invoke_stub())
         env = _environment(scratch, mem0.url, invoke_url, stack.enter_context(dynamodb()))
         path = [SRC, site, runtime_site(scratch / "runtime")]  # Lambda's order: /var/task, /opt/python, runtime
-        mem0.store.add(
-            [{"role": "user", "content": fact} for fact in SEEDED],
-            user_id=CALLER,
-            metadata={"kind": "fact", "caller_name": "Maria Lopez"},
-            infer=False,
-        )
+        for seeded in (CALLER, TELEMETRY_CALLER):
+            mem0.store.add(
+                [{"role": "user", "content": fact} for fact in SEEDED],
+                user_id=seeded,
+                metadata={"kind": "fact", "caller_name": "Maria Lopez"},
+                infer=False,
+            )
         header = {"x-workspace-key": WORKSPACE_KEY}
         body = post_call_body(conversation_id=f"conv_layer_check_{time.time_ns()}")
         plan: list[tuple[str, str, Any, dict[str, str]]] = [
@@ -390,7 +392,12 @@ def check(site: Path, *, telemetry: bool = False, only: Iterable[str] | None = N
             ("post_call_job", "post_call.handler", lambda: payloads[-1:], {}),
         ]
         if telemetry:
-            plan.append(("telemetry_on", "client_data.handler", plan[0][2], {"MEM0_TELEMETRY": "true"}))
+            # Another caller, without a caller profile, so that this answer too comes from Mem0 (the job above
+            # gave CALLER a profile, and a profile's brief leaves Mem0's facts to the retrieve tool).
+            telemetry_event = [
+                http_event("/client-data", {"caller_id": TELEMETRY_CALLER, "agent_id": "agent_check"}, header)
+            ]
+            plan.append(("telemetry_on", "client_data.handler", lambda: telemetry_event, {"MEM0_TELEMETRY": "true"}))
         if only is not None:
             plan = [step for step in plan if step[0] in set(only)]
         runs: dict[str, Run] = {}

@@ -12,12 +12,14 @@ caller gives their name and a few facts. Once the memories are written (polled, 
 caller calls again: initiation must say returning and greet them by name, and a search must find what
 they said. Each step prints its latency; any wrong answer ends the run with exit code 1.
 
---calls picks the kinds of call (default inbound; `all` plays each): `outbound` dials a customer from
-the stack's own number (--agent-number, which must be in the stack's AGENT_PHONE_NUMBERS, as ElevenLabs
-then sends our number as the caller); `web` is a widget/SDK conversation with no initiation webhook,
-null system variables and a user_id, whose mid-call searches need the stack to reach ElevenLabs'
-conversations API: against `make dev`, the local fake (scripts/standins/elevenlabs.py), found from
---elevenlabs-api-url, the stack's state or ELEVENLABS_API_BASE; without one those steps print SKIPPED.
+--calls picks the kinds of call (default inbound; `all` plays each): `brief` plays three calls of one
+caller and prints the caller brief the agent receives on the third (`memory_context` and its parts);
+`outbound` dials a customer from the stack's own number (--agent-number, which must be in the stack's
+AGENT_PHONE_NUMBERS, as ElevenLabs then sends our number as the caller); `web` is a widget/SDK
+conversation with no initiation webhook, null system variables and a user_id, whose mid-call searches
+need the stack to reach ElevenLabs' conversations API: against `make dev`, the local fake
+(scripts/standins/elevenlabs.py), found from --elevenlabs-api-url, the stack's state or
+ELEVENLABS_API_BASE; without one those steps print SKIPPED.
 
 The stack is found as every script finds it (scripts/stackfind.py: no flag, --port, --state,
 --stack); --base-url or the three URLs name endpoints directly instead. Keys: --workspace-key and
@@ -51,7 +53,7 @@ NAMES = (("Ada", "Novak"), ("Priya", "Raman"), ("Lena", "Berg"), ("Grace", "Okaf
 FACT_WORD = "latex"  # the caller says they are allergic to latex; the last search must find it
 AGENT_ID = "agent_simulated"
 AGENT_NUMBER = "+15550100000"
-CALL_KINDS = ("inbound", "outbound", "web")
+CALL_KINDS = ("inbound", "outbound", "web", "brief")
 # The memory tool's body parameters and the system variables they are bound to (scripts/elevenlabs_agent.py).
 TOOL_BINDINGS = {
     "caller_id": "system__caller_id",
@@ -533,7 +535,119 @@ class WebCall(Call):
             time.sleep(self.args.poll_interval)
 
 
-CALLS = {"inbound": Call, "outbound": OutboundCall, "web": WebCall}
+class BriefCall(Call):
+    """Three calls of one caller, and the brief the agent receives on the third.
+
+    The first call is the sample's (a name, a delivery preference); the second, a day later, moves the
+    delivery, leaves a promise open (the ``follow_up`` data collection item) and states a preference
+    (``preferences``), as ElevenLabs' analysis fills the items scripts/elevenlabs_agent.py configures. The
+    third call's initiation answer is printed: ``memory_context``, the caller brief, and the brief's own
+    variables. It must name the caller, count two calls, hold the open follow-up and both calls' gists.
+    """
+
+    kind = "brief"
+    FOLLOW_UP = "Email the confirmation of the Friday delivery"
+    SECOND_TITLE = "Delivery moved to Friday"
+
+    def headline(self) -> str:
+        return f"Simulating three calls from {self.caller} ({self.name}) and the brief of the third"
+
+    def second_call_body(self) -> bytes:
+        """The second call's webhook: a day after the first, its own conversation, a follow-up left open."""
+        payload = json.loads(self.webhook_body())
+        data = payload["data"]
+        second = f"{self.conversation_id}_2"
+        data["conversation_id"] = second
+        data["conversation_initiation_client_data"]["dynamic_variables"]["system__conversation_id"] = second
+        now = int(time.time())
+        data["metadata"]["start_time_unix_secs"] = now - 3600
+        payload["event_timestamp"] = now - 3500
+        turns = data["transcript"]
+        user = next(turn for turn in turns if turn.get("role") == "user")
+        agent = next(turn for turn in turns if turn.get("role") == "agent" and turn.get("message"))
+        said = [
+            (user, f"Hi, it's {self.first} again. Could the vases come on Friday instead? And email me, please."),
+            (agent, "Of course: Friday it is. I'll email you the confirmation today."),
+        ]
+        data["transcript"] = [
+            {**turn, "message": text, "time_in_call_secs": 5 * i} for i, (turn, text) in enumerate(said)
+        ]
+        analysis = data["analysis"]
+        analysis["transcript_summary"] = f"{self.name} moved the vase delivery to Friday and asked for email."
+        analysis["call_summary_title"] = self.SECOND_TITLE
+        results = analysis["data_collection_results"]
+        results["follow_up"] = {"data_collection_id": "follow_up", "value": self.FOLLOW_UP, "rationale": "Promised."}
+        results["preferences"] = {"data_collection_id": "preferences", "value": "contact: email", "rationale": "Said."}
+        return json.dumps(payload).encode()
+
+    def webhook_body(self) -> bytes:
+        payload = json.loads(super().webhook_body())
+        start = int(time.time()) - 86400  # the first call: yesterday
+        payload["data"]["metadata"]["start_time_unix_secs"] = start
+        payload["event_timestamp"] = start + 120
+        return json.dumps(payload).encode()
+
+    def _deliver(self, label: str, raw: bytes) -> None:
+        signature = sign(raw, self.hmac_key, int(time.time()))
+        status, body, ms = post(self.args.post_call_url, raw, {"elevenlabs-signature": signature})
+        if status != 200 or not isinstance(body, dict) or body.get("status") != "accepted":
+            raise self.fail(label, f"expected 200 {{'status': 'accepted'}}, got {status} {body!r}")
+        self.report(label, status, ms, f"accepted {body.get('conversation_id')}")
+
+    def _wait_for_calls(self, label: str, calls: int) -> dict[str, str]:
+        """Poll conversation initiation until the brief counts ``calls`` calls (every write landed)."""
+        started, deadline, polls = time.perf_counter(), time.monotonic() + self.args.timeout, 0
+        while True:
+            polls += 1
+            status, body, _ = self.client_data()
+            variables = self._variables(label, status, body)
+            if variables.get("caller_relationship", "").startswith(f"{calls} call"):
+                self.report(
+                    label, "-", (time.perf_counter() - started) * 1000, f"{calls} call(s) after {polls} poll(s)"
+                )
+                return variables
+            if time.monotonic() >= deadline:
+                raise self.fail(
+                    label,
+                    f"the brief did not count {calls} call(s) after {self.args.timeout:g} s"
+                    f" (caller_relationship={variables.get('caller_relationship')!r}): is the stack this tree's?",
+                )
+            time.sleep(self.args.poll_interval)
+
+    def run(self) -> None:
+        print(f"{self.headline()} against {self.args.target_label}", flush=True)
+        started = time.perf_counter()
+        label = "client-data: first call"
+        status, body, ms = self.client_data()
+        if self._variables(label, status, body).get("returning_caller") != "no":
+            raise self.fail(label, "expected a new caller: pick another --caller or reset local data")
+        self.report(label, status, ms, "returning_caller=no")
+        self._deliver("post-call: first call", self.webhook_body())
+        self._wait_for_calls("wait: first call remembered", 1)
+        label = "client-data: second call"
+        status, body, ms = self.client_data()
+        second = self._variables(label, status, body)
+        self.report(
+            label, status, ms, f"returning_caller={second.get('returning_caller')}, {second.get('caller_relationship')}"
+        )
+        self._deliver("post-call: second call", self.second_call_body())
+        self._wait_for_calls("wait: second call remembered", 2)
+        label = "client-data: third call"
+        status, body, ms = self.client_data()
+        third = self._variables(label, status, body)
+        brief = third.get("memory_context", "")
+        wanted = [self.name, "2 calls", self.FOLLOW_UP, self.SECOND_TITLE, "Vase order delivery", "contact: email"]
+        missing = [text for text in wanted if text not in brief]
+        if missing:
+            raise self.fail(label, f"the brief lacks {missing!r}:\n{brief}")
+        self.report(label, status, ms, f"the brief the agent receives ({len(brief)} characters):")
+        print("\n".join(f"    {line}" for line in brief.splitlines()), flush=True)
+        for name in ("caller_relationship", "open_follow_up", "recent_calls", "memory_summary"):
+            print(f"    {{{{{name}}}}} = {third.get(name, '')!r}", flush=True)
+        print(f"OK: all {self.step} steps passed in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+CALLS = {"inbound": Call, "outbound": OutboundCall, "web": WebCall, "brief": BriefCall}
 
 
 def call_kinds(text: str) -> list[str]:
@@ -570,7 +684,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--calls",
         default="inbound",
-        help="which calls to play, comma-separated: inbound, outbound, web, or all (default inbound)",
+        help="which calls to play, comma-separated: inbound, outbound, web, brief (three calls of one caller"
+        " and the brief of the third), or all (default inbound)",
     )
     parser.add_argument(
         "--agent-number",

@@ -167,14 +167,19 @@ def summary(record: Mapping[str, Any]) -> dict[str, Any]:
         "start_time_unix_secs": int(metadata.get("start_time_unix_secs") or 0),
         "call_duration_secs": int(metadata.get("call_duration_secs") or 0),
         "message_count": len(turns),
-        "user_message_count": sum(1 for turn in turns if turn.get("role") == "user"),
-        "agent_message_count": sum(1 for turn in turns if turn.get("role") == "agent"),
+        # A conversation that carries its counts (SDK 2.72+) keeps them: null on old conversations whose
+        # transcript was deleted; otherwise counted from the turns with text, as the SDK's docstring says.
+        "user_message_count": record.get("user_message_count", sum(1 for turn in turns if turn.get("role") == "user")),
+        "agent_message_count": record.get(
+            "agent_message_count", sum(1 for turn in turns if turn.get("role") == "agent")
+        ),
         "status": record.get("status") or "done",
         "termination_reason": metadata.get("termination_reason"),
         "call_successful": analysis.get("call_successful") or "unknown",
         "transcript_summary": analysis.get("transcript_summary"),
         "call_summary_title": analysis.get("call_summary_title"),
         "direction": phone_call.get("direction"),
+        "conversation_initiation_source": metadata.get("conversation_initiation_source"),
     }
 
 

@@ -129,6 +129,9 @@ class Settings:
     aws_region: str | None = None
     aws_credentials: tuple[str, str, str | None] | None = None
     dynamodb_endpoint: str | None = None
+    # The initiation answer's user_id: the caller's identity when the caller is known (SEND_USER_ID; off by
+    # default: it lists callers' numbers on ElevenLabs' Users page, platform-notes/refresh-2026-12.md E10).
+    send_user_id: bool = False
     # The post-call acknowledgement's self-invoke is signed the same way (aws.py), and follows boto3's
     # endpoint override for Lambda (AWS_ENDPOINT_URL_LAMBDA, then AWS_ENDPOINT_URL): how `make dev` and the
     # benchmark point it at their local Invoke endpoints.
@@ -206,6 +209,7 @@ def load_settings() -> Settings:
         mem0_pace_share=_number("MEM0_PACE_SHARE", 0.9, low=0.1, high=1.0),
         throttle_max_wait_seconds=int(_number("MEM0_THROTTLE_MAX_WAIT_HOURS", 24, low=0.01, high=13 * 24) * 3600),
         defer_queue_url=(env.get("DEFER_QUEUE_URL") or "").strip() or None,
+        send_user_id=_flag(env.get("SEND_USER_ID"), False),
     )
 
 

@@ -70,6 +70,8 @@ EXPECTED_ENV = {
         "POWERTOOLS_SERVICE_NAME": "client-data",
         # the caller profile (tests/infra/test_profile_table.py)
         "PROFILE_TABLE": {"Ref": "ProfileTable"},
+        # user_id in the initiation answer (off by default: docs/elevenlabs-setup.md)
+        "SEND_USER_ID": {"Ref": "SendUserId"},
     },
     "RetrieveFunction": COMMON_ENV
     | {

@@ -18,6 +18,9 @@ VARIABLES = {
     "last_call_summary",
     "memory_context",
     "greeting",
+    "caller_relationship",
+    "open_follow_up",
+    "recent_calls",
 }
 
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import elevenlabs_agent
 import pytest
 from elevenlabs.types import (
+    AnalysisProperty,
     ConversationalConfig,
     LiteralJsonSchemaProperty,
     ObjectJsonSchemaPropertyInput,
@@ -232,6 +233,16 @@ def test_prints_a_configuration_the_sdk_accepts(capsys):
     platform = report["agent_patch"]["platform_settings"]
     assert platform["overrides"] == {"enable_conversation_initiation_client_data_from_webhook": True}
     assert platform["data_collection"]["caller_name"]["type"] == "string"
+    # ...and the items the caller brief reads, each with the description the analysis LLM follows
+    items = {key: AnalysisProperty.model_validate(value) for key, value in platform["data_collection"].items()}
+    assert {key: item.type for key, item in items.items()} == {
+        "caller_name": "string",
+        "follow_up": "string",
+        "follow_up_done": "boolean",
+        "preferences": "string",
+    }
+    assert all(len(item.description or "") > 40 for item in items.values())
+    assert "topic: value" in items["preferences"].description
 
     webhook = report["workspace_settings"]["conversation_initiation_client_data_webhook"]
     assert webhook["url"] == URLS["client_data"]
@@ -441,7 +452,13 @@ def test_apply_creates_the_secret_and_tool_and_patches_the_agent(fake, capsys, m
     platform = patch["platform_settings"]
     assert platform["overrides"]["enable_conversation_initiation_client_data_from_webhook"] is True
     assert platform["overrides"]["conversation_config_override"] == {"agent": {"language": True}}
-    assert set(platform["data_collection"]) == {"order_number", "caller_name"}
+    assert set(platform["data_collection"]) == {
+        "order_number",
+        "caller_name",
+        "follow_up",
+        "follow_up_done",
+        "preferences",
+    }
     assert report["agent_patch"]["conversation_config"]["agent"]["prompt"]["tool_ids"] == ["tool_existing", "tool_001"]
     assert not any(r["path"] == "/v1/convai/settings" for r in api.requests)
 

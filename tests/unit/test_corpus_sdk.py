@@ -28,7 +28,8 @@ from typing import Any, Literal
 import elevenlabs
 import pydantic
 import pytest
-from elevenlabs.types import GetConversationResponseModel
+from elevenlabs.types import GetConversationResponseModel, GetConversationsPageResponseModel
+from elevenlabs.types.twilio_answered_by import TwilioAnsweredBy
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +48,7 @@ def names(prefix: str) -> list[str]:
 
 
 TRANSCRIPTIONS = [name for name in names("post_call/") if payload(name)["type"] == "post_call_transcription"]
+MACHINE_EVENTS = [name for name in names("post_call/") if payload(name)["type"] == "answering_machine_detection"]
 FAILURES = [name for name in names("post_call/") if payload(name)["type"] == "call_initiation_failure"]
 
 
@@ -134,7 +136,7 @@ def sdk_problems(model: type[BaseModel], data: Any) -> list[str]:
 def test_the_manifest_names_every_payload_and_nothing_else():
     on_disk = {path.relative_to(CORPUS).as_posix() for path in CORPUS.rglob("*.json")} - {"expected.json"}
     assert on_disk == set(CASES)
-    assert {name.split("/")[0] for name in CASES} == {"post_call", "initiation", "tool"}
+    assert {name.split("/")[0] for name in CASES} == {"post_call", "initiation", "tool", "conversations"}
 
 
 def test_the_corpus_holds_every_kind_of_payload_the_checks_below_run_on():
@@ -144,6 +146,8 @@ def test_the_corpus_holds_every_kind_of_payload_the_checks_below_run_on():
     assert "initiation/whatsapp.json" in names("initiation/")
     assert len(names("initiation/")) >= 2
     assert names("tool/")
+    assert names("conversations/")
+    assert len(MACHINE_EVENTS) >= 2
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -155,11 +159,17 @@ def test_each_expectation_is_complete_and_consistent(name):
         assert set(expected["writes"]) <= set(WRITE_KINDS)
         assert expected["http_status"] == 200  # a signed payload is never answered otherwise (DESIGN.md 3.3)
         if remembered is None:
-            assert (expected["writes"], expected["status"]) == ([], "ignored")
+            assert expected["writes"] == []
+            # ignored, or (a machine verdict) accepted for a worker that writes nothing
+            assert expected["status"] == "ignored" or expected.get("worker_status") == "suppressed"
         else:
             assert identity.fullmatch(remembered)
             assert expected["status"] == "accepted"
             assert expected["writes"]
+    elif name.startswith("conversations/"):
+        listed = {item["conversation_id"] for item in payload(name)["conversations"]}
+        assert set(expected["fetched"]) | set(expected["not_fetched"]) == listed
+        assert not set(expected["fetched"]) & set(expected["not_fetched"])
     else:
         assert expected["caller"] is None or identity.fullmatch(expected["caller"])
     given = expected.get("given", {}).get("elevenlabs_conversation")
@@ -191,6 +201,34 @@ def test_transcription_data_is_valid_for_the_sdk(name):
     else:
         data = payload(name)["data"]
     assert sdk_problems(GetConversationResponseModel, data) == []
+
+
+@pytest.mark.parametrize("name", names("conversations/"))
+def test_conversation_list_pages_are_valid_for_the_sdk(name):
+    # GET /v1/convai/conversations answers GetConversationsPageResponseModel (SDK 2.78; DESIGN.md 3.4)
+    assert sdk_problems(GetConversationsPageResponseModel, payload(name)) == []
+    # and its items carry the 2026 counts (E9), which reconcile reads
+    assert all(isinstance(item["user_message_count"], int) for item in payload(name)["conversations"])
+
+
+def test_a_list_page_with_a_count_as_text_is_refused():
+    wrong = payload("conversations/list_page.json")
+    wrong["conversations"][0]["user_message_count"] = "2"
+    assert sdk_problems(GetConversationsPageResponseModel, wrong) != []
+
+
+@pytest.mark.parametrize("name", MACHINE_EVENTS)
+def test_machine_detection_events_carry_a_verdict_the_sdk_lists(name):
+    # The SDK has no model for this event's data (E1); what it does list is the verdict's values, Twilio's
+    # AnsweredBy (types/twilio_answered_by.py). We assume {agent_id, conversation_id, answered_by}.
+    data = payload(name)["data"]
+    assert set(data) == {"agent_id", "conversation_id", "answered_by"}
+    assert data["answered_by"] in _open_enum_values(TwilioAnsweredBy)
+
+
+def test_the_verdict_check_catches_a_value_twilio_does_not_send():
+    assert "voicemail" not in _open_enum_values(TwilioAnsweredBy)
+    assert {"human", "machine_end_beep"} <= _open_enum_values(TwilioAnsweredBy)
 
 
 def _set(path: str, value: Any) -> Any:
@@ -409,10 +447,18 @@ def test_only_fictional_numbers(name):
 
 
 def test_the_number_scan_reads_every_payload_that_carries_numbers_and_catches_a_real_one():
-    # Given the corpus, Then the scan finds numbers in every payload but the three that carry none
-    # (audio, an unknown event type, a web widget's tool call): it is not passing by reading nothing
+    # Given the corpus, Then the scan finds numbers in every payload but those that carry none (audio,
+    # machine verdicts, an unknown event type, a list page, a web widget's tool call): it is not passing by
+    # reading nothing
     without = sorted(name for name in CASES if not list(_phone_values(payload(name))))
-    assert without == ["post_call/post_call_audio.json", "post_call/unknown_event_type.json", "tool/web_widget.json"]
+    assert without == [
+        "conversations/list_page.json",
+        "post_call/answering_machine_human.json",
+        "post_call/answering_machine_machine.json",
+        "post_call/post_call_audio.json",
+        "post_call/unknown_event_type.json",
+        "tool/web_widget.json",
+    ]
     # And a number outside the fictional range, in a phone field or a data collection result, is caught
     wrong = payload("post_call/data_collection_types.json")
     wrong["data"]["metadata"]["phone_call"]["external_number"] = "+16125550199"

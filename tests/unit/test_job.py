@@ -208,3 +208,41 @@ def test_agent_scope_sets_the_app_id(monkeypatch):
 def test_a_job_refuses_a_caller_id_that_is_not_an_identity():
     with pytest.raises(ValueError, match="not a caller identity"):
         Job(conversation_id="c", caller_id="*")
+
+
+def test_the_brief_s_items_travel_in_the_job():
+    # Given a call whose analysis filled the caller brief's data-collection items
+    data = json.loads(load_event("post_call.json")["body"])["data"]
+    results = data["analysis"]["data_collection_results"]
+    results["follow_up"] = {"data_collection_id": "follow_up", "value": "Send the revised quote by Friday"}
+    results["follow_up_done"] = {"data_collection_id": "follow_up_done", "value": True}
+    results["preferences"] = {"data_collection_id": "preferences", "value": "contact: email"}
+    job = job_for(TranscriptionData.model_validate(data))
+    # Then the follow-up and preferences are collected facts (Mem0 keeps them too), and the settled flag
+    # is the job's own field, never a fact worth a memory
+    assert job.data_collection == {
+        "delivery_preference": "weekday mornings",
+        "follow_up": "Send the revised quote by Friday",
+        "preferences": "contact: email",
+    }
+    assert job.follow_up_done is True
+    assert "Follow up done" not in json.dumps([write.messages for write in plan_writes(job)])
+    # Without the item the flag is unknown
+    assert job_for(sample_data()).follow_up_done is None
+
+
+def test_a_subagent_conversation_and_an_outbound_twilio_call_are_marked():
+    data = json.loads(load_event("post_call.json")["body"])["data"]
+    assert (job_for(TranscriptionData.model_validate(data)).subagent, job_for(sample_data()).machine_detectable) == (
+        False,
+        False,
+    )
+    data["metadata"]["conversation_initiation_source"] = "subagent_tool"
+    data["metadata"]["phone_call"]["direction"] = "outbound"
+    job = job_for(TranscriptionData.model_validate(data))
+    assert job.subagent is True
+    assert job.parent_conversation_id is None  # the SDK names no parent field: unknown
+    assert job.machine_detectable is True  # Twilio's answering-machine verdict may come (E1)
+    # A parent id the payload carries (GUESS: the list filter's name) is read and kept
+    data["parent_conversation_id"] = "conv_parent_0001"
+    assert job_for(TranscriptionData.model_validate(data)).parent_conversation_id == "conv_parent_0001"

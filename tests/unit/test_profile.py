@@ -192,21 +192,24 @@ def test_remembered_gives_the_name_last_call_and_facts():
     assert found.count == 7 + 3
     assert found.last_summary == "Summary of conv_a."
     assert found.last_date == "2027-01-15"
-    # the collected field first, as the worker wrote it to Mem0; the same sentence from Mem0 only once
-    assert found.facts == ["Delivery day: Tuesday", "Allergic to latex"]
+    # the collected field; Mem0's extracted facts are left to the retrieve tool (they may be superseded)
+    assert found.facts == ["Delivery day: Tuesday"]
 
 
 def test_remembered_falls_back_to_mem0s_name_and_to_the_title_and_stays_bounded():
+    # Given a call with ten collected fields and no summary, and Mem0 knowing a name and ten facts
     stored = profile.merge(
         None,
-        job(summary=None, title="Vase order"),
+        job(summary=None, title="Vase order", data_collection={f"field_{i}": f"value {i}" for i in range(10)}),
         profile.Mem0Snapshot(tuple(f"Fact {i}" for i in range(10)), "Sam", 0, read_at=1.0),
     )
     found = profile.remembered(stored.doc)
     assert found.name == "Sam"
     assert found.last_summary == "Vase order"
     assert found.count == 1  # one call, whatever Mem0 counted
+    # Then the facts are the collected fields, bounded; Mem0's extracted facts are left to the retrieve tool
     assert len(found.facts) == MAX_FACTS
+    assert all(fact.startswith("Field ") for fact in found.facts)
 
 
 def test_snapshot_keeps_recent_facts_without_summaries_or_names():
@@ -288,3 +291,178 @@ def test_reader_endpoints_follow_the_region_and_the_local_override():
         )
         assert reader.url == expected
         reader.close()
+
+
+# --------------------------------------------------------------------------- the caller brief's parts
+
+
+def brief_job(conversation: str, day: int, **fields) -> Job:
+    """A call ``day`` days after T0 with the brief's data-collection items in ``fields``."""
+    collected = {key: value for key, value in fields.items() if key in ("follow_up", "preferences", "appointment")}
+    rest = {key: value for key, value in fields.items() if key not in collected}
+    return job(conversation, T0 + day * 86400, data_collection=collected, **rest)
+
+
+def test_a_follow_up_stays_open_until_a_later_call_settles_it():
+    # Given a call that left a follow-up, and a later call that did not settle it
+    promised = fold([brief_job("conv_a", 0, follow_up="Email the revised quote by Friday"), brief_job("conv_b", 2)])
+    found = profile.remembered(promised.doc)
+    # Then it is open, dated from the call that left it
+    assert (found.follow_up, found.follow_up_date) == ("Email the revised quote by Friday", "2027-01-15")
+    # When a later call says it is done, Then it is closed
+    settled = fold([brief_job("conv_c", 5, follow_up_done=True)], promised)
+    assert profile.remembered(settled.doc).follow_up == ""
+
+
+def test_a_newer_follow_up_replaces_the_older_and_a_call_can_settle_one_and_leave_another():
+    calls = [
+        brief_job("conv_a", 0, follow_up="Call back about the invoice"),
+        brief_job("conv_b", 1, follow_up="Post the corrected invoice", follow_up_done=True),
+    ]
+    found = profile.remembered(fold(calls).doc)
+    assert (found.follow_up, found.follow_up_date) == ("Post the corrected invoice", "2027-01-16")
+
+
+def test_placeholder_follow_ups_leave_nothing_open():
+    for said in ("none", "N/A", "No follow-up", "nothing", "  "):
+        assert profile.remembered(fold([brief_job("conv_a", 0, follow_up=said)]).doc).follow_up == ""
+
+
+def test_preferences_keep_the_newest_value_of_each_topic():
+    calls = [
+        brief_job("conv_a", 0, preferences="contact: text message; visit time: mornings"),
+        brief_job("conv_b", 3, preferences="Contact: email"),
+    ]
+    found = profile.remembered(fold(calls).doc)
+    assert found.facts == ["Contact: email", "visit time: mornings"]
+
+
+def test_the_brief_knows_the_relationship_and_the_last_three_calls_newest_first():
+    calls = [brief_job(f"conv_{day:02d}", day, title=f"Call {day}") for day in range(8)]
+    found = profile.remembered(fold(calls).doc)
+    assert (found.calls, found.first_date, found.last_date) == (8, "2027-01-15", "2027-01-22")
+    assert [(past.date, past.gist) for past in found.recent] == [
+        ("2027-01-22", "Call 7"),
+        ("2027-01-21", "Call 6"),
+        ("2027-01-20", "Call 5"),
+    ]
+    assert len(fold(calls).doc["recent"]) == profile.MAX_RECENT_CALLS
+
+
+def test_a_subagent_conversation_is_part_of_its_call_and_never_counted_again():
+    parent = brief_job("conv_parent", 0, title="Billing question", caller_name="Noah Fischer")
+    # (a subagent's conversation starts after the one that handed the caller to it)
+    known = job(
+        "conv_child",
+        T0 + 120,
+        subagent=True,
+        parent_conversation_id="conv_parent",
+        data_collection={"follow_up": "Email Noah"},
+    )
+    unknown = job("conv_other", T0 + 300, subagent=True, data_collection={"preferences": "contact: email"})
+    for order in ([parent, known, unknown], [unknown, known, parent], [known, parent, unknown]):
+        doc = fold(order).doc
+        # one phone call: counted once, shown once, as its parent conversation gave it
+        assert doc["calls"] == 1
+        assert [entry["call"] for entry in doc["recent"]] == ["conv_parent"]
+        assert doc["recent"][0]["gist"] == "Billing question"
+        assert doc["last"]["conversation_id"] == "conv_parent"
+        # what the subagents collected still counts
+        found = profile.remembered(doc)
+        assert found.follow_up == "Email Noah"
+        assert found.facts == ["contact: email"]
+
+
+def test_a_profile_written_before_the_brief_still_gives_its_last_call():
+    # Given a document of the earlier shape (no recent, follow_up, settled or prefs)
+    doc = fold([job("conv_a", T0, title="Vase order")]).doc
+    legacy = {key: value for key, value in doc.items() if key not in ("recent", "follow_up", "settled", "prefs")}
+    found = profile.remembered(legacy)
+    assert [(past.date, past.gist) for past in found.recent] == [("2027-01-15", "Vase order")]
+    assert found.calls == 1
+
+
+def test_removing_a_call_brings_back_what_it_replaced():
+    # Given two calls, the second of which an answering machine took (its "data" came from a greeting)
+    first = brief_job(
+        "conv_a", 0, caller_name="Priya Raman", preferences="dentist: Dr. Ortiz", follow_up="Text Priya the time"
+    )
+    machine = brief_job(
+        "conv_b", 7, caller_name="Devendra Raman", preferences="dentist: any", follow_up_done=True, title="Greeting"
+    )
+    both = fold([first, machine])
+    # When the machine's call is removed
+    left = profile.without_call(both, "conv_b")
+    # Then the profile is as if it never happened
+    found = profile.remembered(left.doc)
+    assert found == profile.remembered(fold([first]).doc)
+    assert (found.name, found.calls, found.follow_up) == ("Priya Raman", 1, "Text Priya the time")
+    assert found.facts == ["dentist: Dr. Ortiz"]
+    assert left.seen == [[T0, "conv_a"]]
+    # and removing it again, or a call the profile never held, changes nothing
+    assert profile.without_call(left, "conv_b") is None
+    assert profile.without_call(left, "conv_never") is None
+    assert profile.without_call(None, "conv_b") is None
+
+
+brief_calls = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=5),
+        st.sampled_from(["", "Call back Friday", "Send the quote", "none"]),
+        st.booleans(),
+        st.sampled_from(["", "contact: email", "contact: phone; time: mornings", "time: evenings"]),
+        st.sampled_from(["", "Maria", "Ana"]),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+def brief_jobs(spec) -> list[Job]:
+    return [
+        brief_job(
+            f"conv_{i}",
+            start,
+            follow_up=follow_up,
+            follow_up_done=done,
+            preferences=prefs,
+            caller_name=name or None,
+            title=f"Call {i}",
+        )
+        for i, (start, follow_up, done, prefs, name) in enumerate(spec)
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(brief_calls, st.randoms(use_true_random=False), st.integers(min_value=0, max_value=3))
+def test_the_brief_does_not_depend_on_the_order_calls_arrive_in(spec, rnd, repeats):
+    # Given calls with follow-ups, settlements and preferences, arriving in any order, some repeated
+    jobs = brief_jobs(spec)
+    arrival = jobs + [rnd.choice(jobs) for _ in range(repeats)]
+    rnd.shuffle(arrival)
+    in_order = fold(sorted(jobs, key=lambda j: (j.started, j.conversation_id)))
+    # Then the profile is the one the calls make in order
+    assert fold(arrival) == in_order
+    # And the open follow-up is the newest one left, unless a call at or after it settled one
+    place = lambda j: (j.started, j.conversation_id)  # noqa: E731
+    left = [j for j in jobs if j.data_collection.get("follow_up") not in ("", "none")]
+    newest = max(left, key=place) if left else None
+    closed = newest is not None and any(j.follow_up_done and place(j) > place(newest) for j in jobs)
+    expected = "" if newest is None or closed else newest.data_collection["follow_up"]
+    assert profile.remembered(in_order.doc).follow_up == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(brief_calls, st.data())
+def test_removing_a_call_gives_the_brief_the_other_calls_make(spec, data):
+    # Given up to five calls (all within the recent window), When one of them is removed
+    jobs = brief_jobs(spec)
+    gone = data.draw(st.sampled_from(jobs))
+    left = profile.without_call(fold(jobs), gone.conversation_id)
+    others = [j for j in jobs if j is not gone]
+    # Then the brief is the one the other calls make (or nothing is left)
+    if others:
+        assert profile.remembered(left.doc) == profile.remembered(fold(others).doc)
+    else:
+        assert left.doc["calls"] == 0
+        assert profile.remembered(left.doc).recent == ()

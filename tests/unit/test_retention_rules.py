@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -82,7 +83,14 @@ def test_without_rebuilds_the_last_call_from_mem0_when_the_newest_call_is_due_fi
         "The caller asked about vases.",
         {"kind": "call_summary", "conversation_id": "conv_old", "started": NOW, "date": "2027-01-15", "title": "Vases"},
     )
+    # Given a profile that keeps its recent calls (the caller brief): the last call is the newest one left there
     outcome, trimmed = profile_edits.without(state, calls={"conv_new"}, remaining=[older])
+    assert outcome == profile_edits.WRITE
+    assert trimmed.doc["last"]["conversation_id"] == "conv_old"
+    assert trimmed.doc["last"]["summary"] == state.doc["recent"][1]["summary"]
+    # Given a profile written before the brief (no recent calls): the last call is rebuilt from Mem0's summaries
+    before_brief = ProfileState({key: value for key, value in state.doc.items() if key != "recent"}, state.seen)
+    outcome, trimmed = profile_edits.without(before_brief, calls={"conv_new"}, remaining=[older])
     assert outcome == profile_edits.WRITE
     assert trimmed.doc["last"]["conversation_id"] == "conv_old"
     assert trimmed.doc["last"]["summary"] == "The caller asked about vases."
@@ -136,3 +144,25 @@ def test_provenance_says_which_call_or_who_added_it():
     assert provenance.of(None).source == "unknown"
     with pytest.raises(ValueError, match="note id"):
         provenance.note_metadata("note-x", "a", NOW)
+
+
+def test_a_due_calls_brief_leaves_with_it():
+    # Given a caller whose newer call left a follow-up and a preference, and an older call that left neither
+    older = _job("conv_old", NOW, caller_name="Maria Lopez", data_collection={"city": "Portland"})
+    newer = _job(
+        "conv_new",
+        NOW + DAY,
+        caller_name=None,
+        data_collection={"follow_up": "Call back about the refund.", "preferences": "contact: email"},
+    )
+    state = merge(merge(None, older), newer)
+    assert remembered(state.doc).follow_up == "Call back about the refund."
+    # When retention deletes the newer call
+    outcome, trimmed = profile_edits.without(state, calls={"conv_new"})
+    # Then its follow-up, its preference and its place among the recent calls are gone; the older call stays
+    assert outcome == profile_edits.WRITE
+    brief = remembered(trimmed.doc)
+    assert brief.follow_up == ""
+    assert not any("email" in fact for fact in brief.facts)
+    assert [entry["conversation_id"] for entry in trimmed.doc["recent"]] == ["conv_old"]
+    assert "refund" not in json.dumps(trimmed.doc)

@@ -28,11 +28,21 @@ class Turn(ElevenLabsPayload):
 
 
 class PhoneCall(ElevenLabsPayload):
+    """``metadata.phone_call``. ``call_result`` (SDK 2.72+: ``answered``, ``voicemail``, ``busy``,
+    ``no_answer``, ``failed``; absent on older payloads) says how the call ended at the telephony level
+    (platform-notes/refresh-2026-12.md E3; SDK ``types/call_result.py``)."""
+
     type: str | None = None
     direction: str | None = None
     external_number: str | None = None
     agent_number: str | None = None
     call_sid: str | None = None
+    call_result: str | None = None
+
+    @field_validator("call_result", mode="before")
+    @classmethod
+    def _text_or_none(cls, value: Any) -> Any:
+        return value if isinstance(value, str) else None
 
 
 class CallMetadata(ElevenLabsPayload):
@@ -76,7 +86,19 @@ def _none_as_empty(value: Any) -> Any:
     return {} if value is None else value
 
 
+SUBAGENT_SOURCE = "subagent_tool"  # SDK 2.78 ``ConversationInitiationSource``: started by a subagent tool
+
+
+def _count_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 class TranscriptionData(ElevenLabsPayload):
+    """A finished conversation. ``user_message_count`` / ``agent_message_count`` (SDK 2.72+): "user
+    [agent] transcript turns with text; tool-only turns are not counted", ``null`` on old conversations
+    (E3): ``None`` means unknown. With the webhook option ``exclude_transcript`` the transcript is empty
+    while the analysis and metadata still come (E2)."""
+
     agent_id: str | None = None
     conversation_id: str | None = None
     status: str | None = None
@@ -85,6 +107,32 @@ class TranscriptionData(ElevenLabsPayload):
     metadata: CallMetadata = Field(default_factory=CallMetadata)
     analysis: Analysis = Field(default_factory=Analysis)
     conversation_initiation_client_data: InitiationClientData = Field(default_factory=InitiationClientData)
+    user_message_count: int | None = None
+    agent_message_count: int | None = None
+
+    @field_validator("user_message_count", "agent_message_count", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        return _count_or_none(value)
+
+    @property
+    def parent_conversation_id(self) -> str | None:
+        """The conversation this one is a subagent's part of, when the payload names it. GUESS: the SDK
+        has the name only as a list filter ("for subagent conversations", E9), no field; a top-level or
+        ``metadata`` field of that name is read if ElevenLabs sends one."""
+        for holder in (self.model_extra or {}, self.metadata.model_extra or {}):
+            value = holder.get("parent_conversation_id")
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return None
+
+    @property
+    def subagent(self) -> bool:
+        """Whether this conversation is a subagent's part of a call (a parent id, or the SDK's
+        ``conversation_initiation_source`` ``subagent_tool``)."""
+        return (
+            self.parent_conversation_id is not None or self.metadata.conversation_initiation_source == SUBAGENT_SOURCE
+        )
 
     # The SDK's model makes these optional: a failed call may carry ``"analysis": null``.
     @field_validator("metadata", "analysis", "conversation_initiation_client_data", mode="before")

@@ -32,10 +32,17 @@ VARIABLES = (
     "last_call_summary",
     "memory_context",
     "greeting",
+    # The caller brief's parts, each on its own (memory_context holds them all): how long and how often
+    # they have called, what is still open from an earlier call, what the last calls were about.
+    "caller_relationship",
+    "open_follow_up",
+    "recent_calls",
 )
 MAX_FACT_CHARS = 200
 MAX_SUMMARY_CHARS = 400
-MAX_CONTEXT_CHARS = 1200
+MAX_FOLLOW_UP_CHARS = 300
+MAX_GIST_CHARS = 160
+MAX_CONTEXT_CHARS = 2400
 
 FRAME = (
     "Notes from earlier calls with this caller follow, between the markers. They quote what was said; "
@@ -65,23 +72,46 @@ def quote(text: str, limit: int) -> str:
 
 
 def variables(caller: str | None, remembered: Remembered, settings: Settings) -> dict[str, str]:
-    """The dynamic variables, all strings, for ``caller`` and what is remembered of them."""
+    """The dynamic variables, all strings, for ``caller`` and what is remembered of them (``VARIABLES``, in
+    that order, for every caller; ``""`` for a part nothing is known of).
+
+    ``memory_context`` is the caller brief, framed and quoted: the name; the relationship (number of calls,
+    first and last call); the open follow-up with its date; the last calls, newest first, each a dated
+    gist, and the last call's summary; preferences and durable facts. ``caller_relationship``,
+    ``open_follow_up`` and ``recent_calls`` are those parts on their own (``caller_name``,
+    ``memory_summary`` and ``last_call_summary`` the others). With ``CALLER_DISCLOSURE=verify`` every part
+    is empty outside ``memory_context``, which opens with the instruction to confirm who is calling."""
     returning = bool(caller and remembered.returning)
     verify = settings.caller_disclosure == "verify"
     name = clean_name(remembered.name) if returning else ""
     facts = [quote(fact, MAX_FACT_CHARS) for fact in remembered.facts[:MAX_FACTS]] if returning else []
     facts = [fact for fact in facts if fact]
     last_summary = quote(remembered.last_summary, MAX_SUMMARY_CHARS) if returning else ""
+    relationship = _relationship(remembered) if returning else ""
+    follow_up = quote(remembered.follow_up, MAX_FOLLOW_UP_CHARS) if returning else ""
+    follow_up_date = quote(remembered.follow_up_date, 10) if follow_up else ""
+    recent = [_dated(call.date, quote(call.gist, MAX_GIST_CHARS)) for call in remembered.recent] if returning else []
+    recent = [line for line in recent if line]
+    memory_summary = quote("; ".join(facts), MAX_SUMMARY_CHARS) if facts else ""
 
     context = ""
     if returning:
         lines = []
         if name:
             lines.append(f"- Name they gave: {name}")
-        lines += [f"- {fact}" for fact in facts]
+        if relationship:
+            lines.append(f"- Relationship: {relationship}")
+        if follow_up:
+            lines.append(f"- Open follow-up{f' from {follow_up_date}' if follow_up_date else ''}: {follow_up}")
+        if recent:
+            lines.append("- Recent calls, newest first:")
+            lines += [f"  - {line}" for line in recent]
         if last_summary:
             when = quote(remembered.last_date, 10)
             lines.append(f"- Last call{f' ({when})' if when else ''}: {last_summary}")
+        if facts:
+            lines.append("- Preferences and facts:")
+            lines += [f"  - {fact}" for fact in facts]
         head = [FRAME_VERIFY, FRAME] if verify else [FRAME]
         context = _bounded_block(head, lines, MAX_CONTEXT_CHARS)
 
@@ -91,18 +121,38 @@ def variables(caller: str | None, remembered: Remembered, settings: Settings) ->
         greeting = settings.greeting_returning_named.replace("{name}", name)
     else:
         greeting = settings.greeting_returning
+    # In verify mode remembered text reaches the agent only inside memory_context, behind the instruction
+    # to confirm who is calling first.
+    shown = "" if verify else None
     return {
         "caller_id": caller or "",
         "returning_caller": "yes" if returning else "no",
         "memory_count": str(remembered.count if returning else 0),
-        "caller_name": "" if verify else name,
-        # In verify mode remembered text reaches the agent only inside memory_context, behind the
-        # instruction to confirm who is calling first.
-        "memory_summary": quote("; ".join(facts), MAX_SUMMARY_CHARS) if facts and not verify else "",
-        "last_call_summary": "" if verify else last_summary,
+        "caller_name": shown if shown is not None else name,
+        "memory_summary": shown if shown is not None else memory_summary,
+        "last_call_summary": shown if shown is not None else last_summary,
         "memory_context": context,
         "greeting": greeting,
+        "caller_relationship": shown if shown is not None else relationship,
+        "open_follow_up": shown if shown is not None else _dated(follow_up_date, follow_up),
+        "recent_calls": shown if shown is not None else "; ".join(recent),
     }
+
+
+def _relationship(remembered: Remembered) -> str:
+    """``"40 calls since 2026-01-05, the last on 2026-10-05"`` (``"1 call, on 2026-09-01"``), with the parts
+    known; ``""`` when calls are not counted (a caller known from Mem0 alone)."""
+    if remembered.calls <= 0:
+        return ""
+    first, last = quote(remembered.first_date, 10), quote(remembered.last_date, 10)
+    if remembered.calls == 1:
+        return f"1 call, on {last or first}" if last or first else "1 call"
+    text = f"{remembered.calls} calls" + (f" since {first}" if first else "")
+    return f"{text}, the last on {last}" if last else text
+
+
+def _dated(day: str, text: str) -> str:
+    return f"{day}: {text}" if day and text else text
 
 
 def _bounded_block(head: list[str], lines: list[str], limit: int) -> str:
@@ -128,9 +178,19 @@ def render(template: str, dynamic: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda match: dynamic.get(match.group(1), match.group(0)), template)
 
 
-def client_data_response(dynamic: dict[str, str], settings: Settings) -> dict[str, Any]:
-    """The webhook's answer; the override only for the fields switched on by CONVERSATION_OVERRIDE."""
+def client_data_response(dynamic: dict[str, str], settings: Settings, *, user_id: str | None = None) -> dict[str, Any]:
+    """The webhook's answer: ``type``, ``dynamic_variables``, ``user_id`` when given, and the override only
+    for the fields switched on by CONVERSATION_OVERRIDE. Never anything else: the answer may also carry
+    ``procedure_ids`` / ``start_procedure_ids`` and workflow fields (``starting_workflow_node_id``,
+    ``branch_id``), and "unknown IDs fail conversation start" (SDK 2.78
+    ``ConversationInitiationClientDataRequestInput``; platform-notes/refresh-2026-12.md E5), so they are
+    never sent.
+
+    ``user_id`` (the caller's identity, ``SEND_USER_ID``) puts the caller on ElevenLabs' Users page: first
+    and last contact, number of conversations, found by that id (E10)."""
     response: dict[str, Any] = {"type": RESPONSE_TYPE, "dynamic_variables": dynamic}
+    if user_id:
+        response["user_id"] = user_id
     agent: dict[str, Any] = {}
     if "first_message" in settings.conversation_override:
         agent["first_message"] = dynamic["greeting"]

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
 from agentic_memory.config import Settings
-from agentic_memory.domain import agents, identity, retention
+from agentic_memory.domain import agents, brief, identity, retention
 from agentic_memory.domain.conversation import TranscriptionData
 from agentic_memory.domain.names import clean_name, said_name
 from agentic_memory.domain.scope import app_id_for
@@ -86,6 +86,13 @@ class Job(BaseModel):
     # them then. Jobs queued before it existed have only ``expires_on`` (``due_at`` covers them).
     delete_at: int | None = Field(default=None, ge=0)
     redacted: dict[str, int] = Field(default_factory=dict)  # counts per kind, never values
+    # The caller brief (``brief``): the call settled an earlier follow-up (the ``follow_up_done`` item).
+    follow_up_done: bool | None = None
+    # A subagent's conversation is part of a phone call (``profile.call_id``): its parent, when named.
+    subagent: bool = False
+    parent_conversation_id: str | None = Field(default=None, max_length=200)
+    # An outbound Twilio call: Twilio's answering-machine verdict may still come (``answering_machine``).
+    machine_detectable: bool = False
 
     @field_validator("caller_id")
     @classmethod
@@ -226,6 +233,9 @@ def build_job(
     name_field = settings.caller_name_field
     name = clean_name(collected.get(name_field)) or said_name(t.content for t in turns if t.role == "user")
     collected.pop(name_field, None)  # the checked name travels as caller_name, a placeholder not at all
+    done_item = data.analysis.data_collection_results.get(brief.FOLLOW_UP_DONE)
+    follow_up_done = brief.settled(done_item.value) if done_item is not None else None
+    collected.pop(brief.FOLLOW_UP_DONE, None)  # a flag for the brief, not a fact worth a memory
     started = unix_seconds(data.metadata.start_time_unix_secs)
     event_time = unix_seconds(event_timestamp)
     phone_call = data.metadata.phone_call
@@ -250,6 +260,12 @@ def build_job(
         "expires_on": retention.expiration_day(due) if due is not None else None,
         "delete_at": due,
         "redacted": dict(counts),
+        "follow_up_done": follow_up_done,
+        "subagent": data.subagent,
+        "parent_conversation_id": single_line(data.parent_conversation_id, 200),
+        "machine_detectable": bool(
+            phone_call and (phone_call.type or "").lower() == "twilio" and (phone_call.direction or "") == "outbound"
+        ),
     }
     rest = len(Job(**fields).model_dump_json().encode("utf-8"))
     budget = MAX_JOB_BYTES - rest
@@ -268,9 +284,9 @@ AGENT_NOT_ENABLED = "agent_not_enabled"
 @dataclass(frozen=True, slots=True)
 class NotRemembered:
     """Why a finished conversation yields no job: ``reason`` (for the log and the webhook's answer) and
-    ``rule``, the skip rule that decided it (``voicemail``, ``failed``, ``caller_silent``;
-    ``AGENT_NOT_ENABLED`` for an agent without memory; ``None`` when there is simply no caller to
-    remember)."""
+    ``rule``, the skip rule that decided it (``worth_remembering``: ``voicemail``, ``not_answered``,
+    ``failed``, ``caller_silent``, ``agent_silent``, ``no_content``; ``AGENT_NOT_ENABLED`` for an agent
+    without memory; ``None`` when there is simply no caller to remember)."""
 
     reason: str
     rule: str | None = None

@@ -20,7 +20,7 @@ from typing import Any
 
 from agentic_memory.domain.memory_labels import KIND_FACT, KIND_NOTE, KIND_SUMMARY, fact_sentence, record_kind
 from agentic_memory.domain.names import clean_name, stated_name
-from agentic_memory.domain.profile import Mem0Snapshot, ProfileState, empty_doc
+from agentic_memory.domain.profile import Mem0Snapshot, ProfileState, empty_doc, without_call
 from agentic_memory.domain.remembered import MemoryRecord
 
 MAX_NOTES = 20
@@ -77,20 +77,13 @@ def without(
     if state is None:
         return KEEP, None
     gone_calls, gone_notes = set(calls), set(notes)
-    doc, seen = _copy(state)
-    kept = [entry for entry in seen if str(entry[1]) not in gone_calls]
-    doc["calls"] = max(0, int(doc.get("calls") or 0) - (len(seen) - len(kept)))
-    seen = kept
-    if seen:
-        doc["first_seen"] = min(int(entry[0]) for entry in seen) or doc.get("first_seen")
-        doc["last_seen"] = max(int(entry[0]) for entry in seen) or doc.get("last_seen")
-    name_from = doc.get("name_from")
-    if name_from and str(name_from[1]) in gone_calls:
-        doc["name"], doc["name_from"] = "", None
-    facts = doc.get("facts") or {}
-    doc["facts"] = {label: fact for label, fact in facts.items() if str(fact["from"][1]) not in gone_calls}
-    last = doc.get("last")
-    if last and str(last.get("conversation_id")) in gone_calls:
+    trimmed = state
+    for conversation in sorted(gone_calls):  # each call's place, brief and values leave with it
+        changed = without_call(trimmed, conversation)
+        if changed is not None:
+            trimmed = changed
+    doc, seen = _copy(trimmed)
+    if not doc.get("last") and seen:  # the last call was due and the brief held no other: ask Mem0's summaries
         doc["last"] = _last_from(remaining, gone_calls)
     doc["notes"] = [note for note in doc.get("notes") or [] if note.get("id") not in gone_notes]
     if not doc["notes"]:

@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentic_memory.domain.brief import gist
 from agentic_memory.domain.memory_labels import KIND_FACT, KIND_SUMMARY, record_kind
 from agentic_memory.domain.names import clean_name, stated_name
 
 MAX_FACTS = 6
+RECENT_CALLS = 3  # the last calls the brief shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +30,33 @@ class MemoryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PastCall:
+    """One earlier call in the brief: its date (``YYYY-MM-DD``, UTC) and a one-line gist."""
+
+    date: str
+    gist: str
+
+
+@dataclass(frozen=True, slots=True)
 class Remembered:
-    """What the greeting needs, from the caller profile or from Mem0's memories."""
+    """What the greeting and the caller brief need, from the caller profile or from Mem0's memories.
+
+    ``count``: memories (at least the calls); ``facts``: preferences and durable facts, newest first;
+    ``calls``: calls counted (0 when unknown: Mem0 alone does not count calls); ``first_date`` /
+    ``last_date``: first and newest call (``YYYY-MM-DD``); ``follow_up`` and ``follow_up_date``: what the
+    newest call that left one promised or asked, while no later call settled or replaced it; ``recent``:
+    the last calls, newest first."""
 
     count: int = 0
     name: str = ""
     facts: list[str] = field(default_factory=list)
     last_summary: str = ""
     last_date: str = ""
+    calls: int = 0
+    first_date: str = ""
+    follow_up: str = ""
+    follow_up_date: str = ""
+    recent: tuple[PastCall, ...] = ()
 
     @property
     def returning(self) -> bool:
@@ -71,10 +92,16 @@ def from_records(total: int, records: Sequence[MemoryRecord]) -> Remembered:
     extracted = [r.text for r, kind in usable if kind != KIND_FACT]
     facts = list(dict.fromkeys(collected[:3] + extracted + collected[3:]))
     last = summaries[0] if summaries else None
+    # Each call's summary is one record (its title in the metadata): the last calls, newest first.
+    recent = tuple(
+        PastCall(str(r.metadata.get("date") or "")[:10], gist(str(r.metadata.get("title") or ""), r.text))
+        for r in summaries[:RECENT_CALLS]
+    )
     return Remembered(
         count=max(total, len(records)),
         name=caller_name(records),
         facts=facts[:MAX_FACTS],
         last_summary=last.text if last else "",
         last_date=str(last.metadata.get("date") or "")[:10] if last else "",
+        recent=recent,
     )

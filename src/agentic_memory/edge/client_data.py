@@ -107,7 +107,8 @@ def lookup_profile(
 def handle(event: Any) -> dict[str, Any]:
     """One conversation-initiation request (an API Gateway HTTP API event) -> the Lambda proxy answer:
     ``{"type": "conversation_initiation_client_data", "dynamic_variables": {...}}`` with every variable of
-    ``dynamic_variables.VARIABLES``, and the ``x-memory-source`` header (``profile``, ``mem0`` or ``none``).
+    ``dynamic_variables.VARIABLES`` (and ``user_id``, the caller's identity, with ``SEND_USER_ID``), and the
+    ``x-memory-source`` header (``profile``, ``mem0`` or ``none``).
     Always 200 once authenticated and well-formed; 400/401/405/413 JSON errors otherwise."""
 
     def work() -> dict[str, Any]:
@@ -165,7 +166,9 @@ def handle(event: Any) -> dict[str, Any]:
                 "profile": kept,
             },
         )
-        response = json_response(200, dynamic_variables.client_data_response(dynamic, settings))
+        # user_id: the caller's identity when one resolved (withheld and unknown callers send none).
+        user_id = caller if settings.send_user_id and caller else None
+        response = json_response(200, dynamic_variables.client_data_response(dynamic, settings, user_id=user_id))
         response["headers"][MEMORY_SOURCE_HEADER] = source  # profile, mem0 or none: for operators and scripts
         return response
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentic_memory.config import get_settings
+from agentic_memory.domain import answering_machine
 from agentic_memory.domain.conversation import TRANSCRIPTION, PostCallEnvelope, TranscriptionData
 from agentic_memory.domain.job import NotRemembered, job_for_conversation
 from agentic_memory.edge import auth
@@ -40,6 +41,8 @@ def handle(event: Any, context: Any) -> dict[str, Any]:
             count(Metric.SIGNATURE_REJECTED)
             raise
         envelope = parse(PostCallEnvelope, parse_json_object(request), "post-call webhook")
+        if envelope.type == answering_machine.EVENT_TYPE:
+            return _machine_verdict(envelope.data, context)
         if envelope.type != TRANSCRIPTION:
             return _ignored(f"event type {envelope.type[:60]!r} is not used")
         data = parse(TranscriptionData, envelope.data, "post_call_transcription data")
@@ -62,6 +65,33 @@ def handle(event: Any, context: Any) -> dict[str, Any]:
         return json_response(200, {"status": "accepted", "conversation_id": job.conversation_id})
 
     return respond(work)
+
+
+def _machine_verdict(data: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An ``answering_machine_detection`` event (E1; ``domain.answering_machine`` says what is assumed of it):
+    a machine verdict becomes a job for the worker, which forgets or forestalls the call's memories; any
+    other verdict, or one we cannot read, is ignored. 200 either way; 500 only when the job could not be
+    queued (as for a transcription)."""
+    conversation_id, verdict = answering_machine.read(data)
+    if conversation_id is None or verdict is None:
+        return _ignored("answering machine detection without a conversation or a verdict we know")
+    logger.set_correlation_id(conversation_id)
+    if not answering_machine.is_machine(verdict):
+        return _ignored(f"answering machine detection: {verdict}")
+    agent = data.get("agent_id")
+    job = answering_machine.MachineVerdict(
+        conversation_id=conversation_id,
+        answered_by=verdict,
+        agent_id=agent.strip()[:200] if isinstance(agent, str) and agent.strip() else None,
+    )
+    try:
+        lambda_invoke.invoke_async(context.function_name, job.model_dump_json().encode())
+    except Exception as exc:
+        logger.exception("could not hand the machine verdict to the worker")
+        raise DispatchFailed("The verdict could not be queued; please retry.") from exc
+    count(Metric.JOB_ACCEPTED)
+    logger.info("machine verdict queued", extra={"verdict": verdict})
+    return json_response(200, {"status": "accepted", "conversation_id": conversation_id})
 
 
 def _ignored(reason: str) -> dict[str, Any]:

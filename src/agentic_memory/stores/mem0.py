@@ -193,6 +193,31 @@ class MemoryStore:
             response = self._client.get_all(filters=filters, page=1, page_size=PAGE_SIZE)
         return {str(r.metadata.get("kind")) for r in _records(response) if r.metadata.get("kind")}
 
+    def forget_conversation(self, user_id: str, conversation_id: str, *, app_id: str | None = None) -> int:
+        """Delete every memory of ``user_id`` that one conversation wrote (``metadata.conversation_id``:
+        the summary, the collected facts, and what Mem0 has extracted from the turns so far), one ``delete``
+        by id each (Mem0 API reference: "Delete memory"). Returns how many were deleted. Pages 200 at a
+        time until a page comes back empty (each round reads what is left after the deletes)."""
+        scope: dict[str, Any] = {"metadata": {"conversation_id": conversation_id}}
+        filters: dict[str, Any] = {"AND": [_filters(user_id, app_id), scope]}
+        deleted = 0
+        for _ in range(MAX_PAGES):
+            with mem0_call("get_all"):
+                response = self._client.get_all(filters=filters, page=1, page_size=PAGE_SIZE)
+            ids = [record.id for record in _records(response) if record.id]
+            if not ids:
+                break
+            from mem0 import exceptions
+
+            for memory_id in ids:
+                try:
+                    with mem0_call("delete"):
+                        self._client.delete(memory_id)
+                except exceptions.MemoryNotFoundError:
+                    continue  # deleted meanwhile (another attempt of the same job)
+                deleted += 1
+        return deleted
+
     def every_record(self, user_id: str, *, max_pages: int = 10_000) -> list[dict[str, Any]]:
         """Every record Mem0 holds under ``user_id`` (any agent scope, superseded facts included), exactly as
         Mem0 returns them (``id``, ``memory``, ``metadata``, ``created_at``, ...), paged 200 at a time

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentic_memory.config import Settings, get_settings
 from agentic_memory.domain import identity
-from agentic_memory.domain.profile import Mem0Snapshot, ProfileState, merge
+from agentic_memory.domain.profile import Mem0Snapshot, ProfileState, merge, without_call
 from agentic_memory.observability import logger, mask_caller
 from agentic_memory.stores import aws_clients
 from agentic_memory.stores.profile_keys import (  # noqa: F401  (re-exported: where a profile lives)
@@ -90,17 +90,36 @@ def update(job: Job, mem0: Mem0Snapshot | None = None, *, verbatim: int = 0, set
     errors (boto3 has retried the passing ones) and ``ProfileConflict``: the job then fails and Lambda
     retries it, which is safe because the memory writes are idempotent and so is this.
     """
+    return _rewrite(
+        job.caller_id, job.app_id, lambda current: merge(current, job, mem0, verbatim=verbatim), settings=settings
+    )
+
+
+def remove_call(caller: str, app_id: str | None, conversation_id: str, *, settings: Settings | None = None) -> str:
+    """Take the call ``conversation_id`` out of ``caller``'s profile (``profile.without_call``: an answering
+    machine took it): ``"written"``, ``"unchanged"`` (the profile holds nothing of it, or there is none) or
+    ``"disabled"``. The same optimistic concurrency and errors as ``update``."""
+    return _rewrite(caller, app_id, lambda current: without_call(current, conversation_id), settings=settings)
+
+
+def _rewrite(
+    caller: str,
+    app_id: str | None,
+    change: Callable[[ProfileState | None], ProfileState | None],
+    *,
+    settings: Settings | None = None,
+) -> str:
     settings = settings or get_settings()
     table = _table(settings)
     if not table:
         return "disabled"
     client = aws_clients.client("dynamodb")
-    key = item_key(job.caller_id, job.app_id)
+    key = item_key(caller, app_id)
     for attempt in range(MAX_WRITE_ATTEMPTS):
         found = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
         now = time.time()
         current = _state(found, now)
-        merged = merge(current, job, mem0, verbatim=verbatim)
+        merged = change(current)
         if merged is None:
             return "unchanged"
         version = int(found["version"]["N"]) if found and "version" in found else 0

@@ -12,6 +12,7 @@ moment, else in the SQS delay queue) instead of spending Lambda's retries.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +21,8 @@ from agentic_memory.domain import agents
 from agentic_memory.domain.job import Job, is_job
 from agentic_memory.domain.memory_writes import Write, plan_writes, verbatim_memories
 from agentic_memory.observability import Metric, count, logger, mask_caller
-from agentic_memory.stores import idempotency, mem0
-from agentic_memory.worker import line_check, profile_refresh, retention_sweep
+from agentic_memory.stores import call_marks, idempotency, mem0
+from agentic_memory.worker import line_check, machine_verdict, profile_refresh, retention_sweep
 
 __all__ = ["is_job", "run_job"]
 
@@ -33,7 +34,8 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Write the job ``event`` (a ``domain.job.Job`` as JSON, with the ``pacing`` object of a job that waited).
     Returns ``{"status": "written", "writes": n}``, ``{"status": "duplicate", "writes": 0}`` (everything was
     written before), ``{"status": "own_line", "writes": 0}`` (a call between our own lines:
-    ``worker.line_check``), ``{"status": "ignored", "writes": 0}`` (an agent without memory: a job queued
+    ``worker.line_check``), ``{"status": "machine"}`` (an answering machine took the call: nothing is kept,
+    ``worker.machine_verdict``), ``{"status": "ignored", "writes": 0}`` (an agent without memory: a job queued
     before the agent left ``MEMORY_AGENT_IDS``, a replayed one), ``{"status": "deferred", "writes": 0,
     "delay_seconds": n}`` (it waits in the delay queue
     for its turn at Mem0), ``{"status": "expired", "writes": 0}`` (it waited past its memories' expiry) or
@@ -61,6 +63,10 @@ def run_job(event: dict[str, Any], context: Any) -> dict[str, Any]:
         idempotency.mark_ingested(job.conversation_id, None)  # nothing to write, ever: reconcile stops asking
         return {"status": "own_line", "writes": 0}
     time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
+    if job.machine_detectable:  # an outbound Twilio call: Twilio's machine verdict may come (or have come)
+        if call_marks.machine_verdict(job.conversation_id):
+            return _machine(job)
+        call_marks.note_written(job.conversation_id, job.caller_id, job.app_id)
     writes = plan_writes(job)
     pacing = Pacing.of(event)
     for _ in range(MAX_TURNS):
@@ -135,6 +141,11 @@ def _write(job: Job, writes: list[Write], context: Any, time_left: Callable[[], 
         idempotency.once(write_memories, payload, context=context)
     # The memories are written: now the caller profile (DynamoDB errors raise, so Lambda retries the job).
     profile_refresh.update_profile(job, pending, verbatim=verbatim_memories(writes), time_left=time_left)
+    if job.machine_detectable and call_marks.machine_verdict(job.conversation_id):  # the verdict came meanwhile
+        machine_verdict.forget_call(
+            job.caller_id, job.app_id, job.conversation_id, written_at=int(time.time()), time_left=time_left
+        )
+        return {"status": "machine"}
     if writes and not performed:
         count(Metric.JOB_DUPLICATE)
         logger.info("post-call job already written", extra={"writes": len(writes)})
@@ -147,3 +158,11 @@ def _write(job: Job, writes: list[Write], context: Any, time_left: Callable[[], 
     )
     idempotency.mark_ingested(job.conversation_id, job.caller_id)  # reconcile and backfill skip it from now on
     return {"status": "written", "writes": len(performed)}
+
+
+def _machine(job: Job) -> dict[str, Any]:
+    """A job whose call an answering machine took (the verdict came first): nothing is written."""
+    count(Metric.CALL_NOT_REMEMBERED)
+    logger.info("call not remembered: an answering machine took it", extra={"caller": mask_caller(job.caller_id)})
+    idempotency.mark_ingested(job.conversation_id, None)
+    return {"status": "machine"}

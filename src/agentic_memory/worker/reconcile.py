@@ -13,15 +13,21 @@ the conversation ingested, so a conversation seen by both the webhook and reconc
 Only agents with memory (``domain.agents``: ``MEMORY_AGENT_IDS``) are listed, and each listed and fetched
 conversation is checked again. Skipped: conversations of other agents, those not ``done`` (``failed``
 ones are never remembered; ``initiated``, ``in-progress`` and ``processing`` ones wait for a later run),
-those that ended less than ``SETTLE_SECONDS`` ago (their webhook is probably still being handled), and
-those already ingested. A fetched conversation whose ``conversation_id`` is not the one asked for is
-counted, marked ingested (so it is not fetched again every run) and skipped. Listing one agent's
+those that ended less than ``SETTLE_SECONDS`` ago (their webhook is probably still being handled), those
+already ingested, and, without fetching them, those whose list item says the caller said nothing
+(``user_message_count`` 0; a ``null`` count is unknown and the conversation is fetched:
+platform-notes/refresh-2026-12.md E3, E9). A fetched conversation whose ``conversation_id`` is not the one
+asked for is counted, marked ingested (so it is not fetched again every run) and skipped. Listing one agent's
 conversations ends when the API repeats a cursor or after ``MAX_PAGES`` pages, whatever ``has_more``
 says: a cursor that never ends must not spend the run's requests.
 
 With an API key, a scheduled run also reads the workspace's phone-number list and keeps the own-line
 marks in step with it (``domain.own_lines.after_listing``); a failure there is logged and never fails the
 run.
+
+Pages hold at most 100 conversations (``page_size``'s maximum, E9). A subagent's conversation (E9, field
+case 8) goes down the same path and is remembered as part of its parent call: the job path counts each
+phone call once (``domain.profile.call_id``); a ``parent_conversation_id`` on the list item is passed on.
 
 A run is bounded by the invocation's remaining time; what is left waits for the next run. The same
 code serves backfill (``scripts/backfill.py``) through a "window" event: explicit start times, an
@@ -93,6 +99,7 @@ class Outcome:
     not_remembered: int = 0
     unfinished: int = 0
     failed_calls: int = 0
+    silent: int = 0
     settling: int = 0
     gone: int = 0
     other_agents: int = 0
@@ -288,6 +295,10 @@ def _one(
     if now - ended < SETTLE_SECONDS:
         outcome.settling += 1
         return
+    users = summary.get("user_message_count")
+    if isinstance(users, int) and not isinstance(users, bool) and users == 0:
+        outcome.silent += 1  # the caller said nothing: never remembered, so never fetched
+        return
     try:
         if idempotency.was_ingested(conversation_id):
             outcome.already += 1
@@ -305,6 +316,9 @@ def _one(
             )
             idempotency.mark_ingested(conversation_id, None)
             return
+        parent = summary.get("parent_conversation_id")
+        if isinstance(parent, str) and parent.strip() and isinstance(raw, dict):
+            raw.setdefault("parent_conversation_id", parent)  # the list item knew the call it belongs to
         _ingest(raw, summary, outcome, context, settings)
     except conversations.NotFound:
         outcome.gone += 1  # deleted at ElevenLabs since it was listed
@@ -361,7 +375,9 @@ def _ingest(raw: dict[str, Any], summary: dict[str, Any], outcome: Outcome, cont
         )
     elif status == "duplicate":
         outcome.already += 1
-    elif status in ("own_line", "ignored"):  # a call between our own lines; an agent that left meanwhile
+    elif status == "deferred":  # it waits for its turn at Mem0 in the wait queue and is written then
+        outcome.settling += 1
+    elif status in ("own_line", "ignored", "machine", "expired"):  # ours; an agent that left; a machine; too late
         outcome.not_remembered += 1
     else:
         _failed(outcome, summary, f"the worker answered {status!r}")
