@@ -12,7 +12,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-stamp
 EVENT_KEY ?= test-hmac-secret
 
 .DEFAULT_GOAL := help
-.PHONY: help setup dev test unit integration infra lint validate bench build layer-check deploy events secret lock clean
+.PHONY: help setup dev test unit integration infra lint validate bench build layer-check deploy events secret lock clean release
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ events: $(STAMP) ## sign a copy of events/post_call.json now, for sam local invo
 
 secret: ## print a strong random key (for ElevenLabsWorkspaceKey, or a local secret)
 	@$$(command -v $(PYTHON) || command -v python3) -c 'import secrets; print(secrets.token_urlsafe(32))'
+
+release: $(STAMP) ## check that pyproject, the package, the template's SAR metadata, CHANGELOG.md and the README name one version
+	$(PY) scripts/release_check.py
 
 lock: ## regenerate the pinned requirement files from their top-level packages
 	$(PYTHON) scripts/lock.py
