@@ -46,22 +46,16 @@ PLACEHOLDER_URL = re.compile(r"your-organisation|example\.com|REPLACE", re.IGNOR
 
 
 def _template_metadata(text: str) -> dict[str, Any]:
-    """template.yaml's top-level Metadata, read with PyYAML; CloudFormation's short-form tags (!Ref, !Sub,
-    ...) are read as plain values, since only the metadata (where they are not allowed) matters here."""
-    import yaml
+    """template.yaml's top-level Metadata, parsed as cfn-lint parses CloudFormation YAML (short-form tags
+    such as !Ref and !Sub included), through validate_template's loader."""
+    import tempfile
 
-    class Loader(yaml.SafeLoader):
-        pass
+    from validate_template import load_template
 
-    def any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            return loader.construct_scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            return loader.construct_sequence(node)
-        return loader.construct_mapping(node)
-
-    Loader.add_multi_constructor("!", any_tag)
-    return (yaml.load(text, Loader=Loader) or {}).get("Metadata") or {}  # nosec B506: a SafeLoader subclass
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", encoding="utf-8") as copy:
+        copy.write(text)
+        copy.flush()
+        return load_template(copy.name).get("Metadata") or {}
 
 
 def versions(root: Path = ROOT) -> dict[str, str | None]:
@@ -158,7 +152,11 @@ def problems(root: Path = ROOT, *, publish: bool = False) -> list[str]:
     written = {value for value in found.values() if value is not None}
     if len(written) > 1:
         issues.append("the version differs: " + ", ".join(f"{where} {value}" for where, value in found.items()))
-    issues += [f"{where}: {value} is not a version X.Y.Z" for where, value in found.items() if value and not SEMVER.fullmatch(value)]
+    issues += [
+        f"{where}: {value} is not a version X.Y.Z"
+        for where, value in found.items()
+        if value and not SEMVER.fullmatch(value)
+    ]
     issues += changelog_problems((root / "CHANGELOG.md").read_text(encoding="utf-8"))
     issues += sar_problems(root, publish=publish)
     return issues
@@ -176,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     version = versions(args.root)["pyproject.toml"]
     print(f"release {version}: pyproject.toml, the package, template.yaml, CHANGELOG.md and the README agree")
-    print(f"next: git tag v{version} && git push origin v{version}; to publish: docs/operations.md, \"Releasing a version\"")
+    print(
+        f'next: git tag v{version} && git push origin v{version}; to publish: docs/operations.md, "Releasing a version"'
+    )
     return 0
 
 

@@ -28,6 +28,7 @@ from agentic_memory.stores import (  # noqa: E402
     lambda_invoke,
     mem0,
     profile_reader,
+    secret_store,
 )
 from agentic_memory.stores import profile_table as profile_store  # noqa: E402
 from standins.sam_template import Template  # noqa: E402
@@ -57,6 +58,13 @@ MANAGED = (
     "MEMORY_SCOPE",
     "AGENT_PHONE_NUMBERS",
     "MEMORY_RETENTION_DAYS",
+    # the secret store (issue 24): no test reads Secrets Manager unless it sets an ARN itself
+    "MEM0_API_KEY_SECRET_ARN",
+    "ELEVENLABS_WORKSPACE_KEY_SECRET_ARN",
+    "ELEVENLABS_HMAC_KEY_SECRET_ARN",
+    "ELEVENLABS_API_KEY_SECRET_ARN",
+    "SECRETS_REFRESH_SECONDS",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
 )
 
 
@@ -67,6 +75,7 @@ def _reset_process_state(*, aws: bool = True) -> None:
     idempotency.reset()
     profile_reader.reset()
     profile_store.reset()
+    secret_store.reset()
     if aws:
         aws_clients.reset_clients()
         lambda_invoke.reset()

@@ -6,7 +6,7 @@ with init_phase():  # no garbage collection while the code loads (agentic_memory
     from agentic_memory.stores import tls
 
     tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/stores/tls.py)
-    from agentic_memory.edge import client_data
+    from agentic_memory.edge import client_data, health
     from agentic_memory.observability import logger, metrics, use_service
 
     # Build mem0's client, the caller profile's reader and the request model during Lambda's init phase
@@ -18,4 +18,6 @@ with init_phase():  # no garbage collection while the code loads (agentic_memory
 @metrics.log_metrics
 def lambda_handler(event, context):
     use_service("client-data")
+    if health.is_health_check(event):  # GET /: no key, no store (edge/health.py)
+        return health.answer("client-data")
     return client_data.handle(event)

@@ -12,7 +12,7 @@ with init_phase():  # no garbage collection while the code loads (agentic_memory
     from agentic_memory.stores import tls
 
     tls.start()  # the CA bundle loads on a thread while the code below loads (agentic_memory/stores/tls.py)
-    from agentic_memory.edge import post_call
+    from agentic_memory.edge import health, post_call
     from agentic_memory.observability import logger, metrics, use_service
     from agentic_memory.worker import job_runner, reconcile
 
@@ -25,4 +25,6 @@ def lambda_handler(event, context):
         return job_runner.run_job(event, context)
     if reconcile.is_reconcile_event(event):
         return reconcile.handle(event, context)
+    if health.is_health_check(event):  # GET /: no key, no store (edge/health.py)
+        return health.answer("post-call")
     return post_call.handle(event, context)

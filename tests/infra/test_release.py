@@ -64,10 +64,14 @@ def test_the_licence_is_mit_and_the_sar_metadata_names_it():
         pytest.param("CHANGELOG.md", "## [1.0.0] - 2026-12-07", "## [1.0] - 2026-12-07", "not a version", id="semver"),
         pytest.param("CHANGELOG.md", "## [0.3.0] - 2026-12-07", "## [1.2.0] - 2026-12-07", "not older", id="order"),
         pytest.param("CHANGELOG.md", "## [0.1.0] - 2026-11-21", "## [0.1.0] - 21/11/2026", "no ISO date", id="date"),
-        pytest.param("CHANGELOG.md", "### Upgrading\n- Replace", "### Notes\n- Replace", "no ### Upgrading", id="upgrade"),
+        pytest.param(
+            "CHANGELOG.md", "### Upgrading\n- Replace", "### Notes\n- Replace", "no ### Upgrading", id="upgrade"
+        ),
         pytest.param("template.yaml", "SpdxLicenseId: MIT", "SpdxLicenseId: Apache-2.0", "SpdxLicenseId", id="licence"),
         pytest.param("template.yaml", "Author: agentic-memory", "Author: Agentic Memory", "Author", id="author"),
-        pytest.param("template.yaml", "LicenseUrl: LICENSE", "LicenseUrl: LICENCE.txt", "LicenseUrl", id="licence-file"),
+        pytest.param(
+            "template.yaml", "LicenseUrl: LICENSE", "LicenseUrl: LICENCE.txt", "LicenseUrl", id="licence-file"
+        ),
     ],
 )
 def test_each_inconsistency_is_reported(copy: Path, name: str, old: str, new: str, expected: str):

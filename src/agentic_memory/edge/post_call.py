@@ -30,12 +30,7 @@ def handle(event: Any, context: Any) -> dict[str, Any]:
         settings = get_settings()
         request = parse_request(event, max_body_bytes=settings.max_post_call_body_bytes)
         try:
-            auth.verify_signature(
-                request.header(auth.SIGNATURE_HEADER),
-                request.body,
-                settings.hmac_keys,
-                tolerance_seconds=settings.signature_tolerance_seconds,
-            )
+            auth.verify_webhook(request, tolerance_seconds=settings.signature_tolerance_seconds)
         except Unauthorized:
             count(Metric.SIGNATURE_REJECTED)
             raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentic_memory.config import Settings, get_settings
+from agentic_memory.config import Settings
 from agentic_memory.domain import identity
 from agentic_memory.domain.dynamic_variables import quote
 from agentic_memory.domain.scope import app_id_for
@@ -21,7 +21,7 @@ from agentic_memory.edge.requests import RetrieveRequest, parse
 from agentic_memory.edge.requests import prepare as prepare_model
 from agentic_memory.errors import Unavailable
 from agentic_memory.observability import Metric, count, logger, mask_caller
-from agentic_memory.stores import deadline, mem0, snapstart  # noqa: F401  (snapstart: the hook)
+from agentic_memory.stores import deadline, mem0, secret_store, snapstart  # noqa: F401  (snapstart: the hook)
 
 MAX_QUERY_CHARS = 500
 MAX_MEMORY_CHARS = 300
@@ -76,7 +76,7 @@ def handle(event: Any) -> dict[str, Any]:
     none, ``"note"``: why. 200 once authenticated and well-formed; 400/401/405/413 JSON errors otherwise."""
 
     def work() -> dict[str, Any]:
-        settings = get_settings()
+        settings = secret_store.current()  # the ElevenLabs API key (web callers) may live in the secret store
         request = parse(RetrieveRequest, authorized_json(event), "retrieve request")
         caller = identity.for_tool(request, settings)
         web_call = request.caller_id is None and request.user_id is None and request.called_number is None

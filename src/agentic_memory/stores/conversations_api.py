@@ -28,7 +28,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
-from agentic_memory.config import get_settings
+from agentic_memory.stores import secret_store
 
 LIST_PATH = "/v1/convai/conversations"
 MAX_PAGE_SIZE = 100  # "Can not exceed 100, defaults to 30" (SDK conversations.list docstring)
@@ -123,7 +123,7 @@ def _request(
     timeout: float | None,
     sleep: Callable[[float], None],
 ) -> dict[str, Any]:
-    settings = get_settings()
+    settings = secret_store.current()  # the API key lives in the secret store on AWS
     if not settings.elevenlabs_api_key:
         raise NotConfigured("ELEVENLABS_API_KEY is not set")
     import httpx
