@@ -81,9 +81,12 @@ def fail(exc: BaseException | str, *, prog: str | None = None) -> int:
     return EXIT_USAGE
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, deployed: bool = True, local: bool = True) -> None:
-    """The stack-choosing flags. ``deployed=False`` for tools that only make sense locally."""
-    group = parser.add_argument_group("which stack", "default: the one `make dev` running on this machine")
+def add_arguments(
+    parser: argparse.ArgumentParser, *, deployed: bool = True, local: bool = True, default: str | None = None
+) -> None:
+    """The stack-choosing flags. ``deployed=False`` for tools that only make sense locally; ``default`` says
+    what the tool uses when no flag is given (the running `make dev`, unless the tool says otherwise)."""
+    group = parser.add_argument_group("which stack", default or "default: the one `make dev` running on this machine")
     if local:
         group.add_argument("--port", type=int, help="the `make dev` on this port (make dev PORT=N)")
         group.add_argument("--state", type=Path, metavar="FILE", help="a `make dev` state file (dev.py --data-dir)")

@@ -22,6 +22,7 @@ import pytest  # noqa: E402
 
 from agentic_memory.config import get_settings  # noqa: E402
 from agentic_memory.edge import retrieve  # noqa: E402
+from agentic_memory.observability import metrics  # noqa: E402
 from agentic_memory.stores import (  # noqa: E402
     aws_clients,
     idempotency,
@@ -70,6 +71,9 @@ MANAGED = (
 
 def _reset_process_state(*, aws: bool = True) -> None:
     get_settings.cache_clear()
+    # Metrics counted by code a test ran without a handler (a job run in-process) would be flushed by the next
+    # test's first invocation and read as that test's: start every test with none.
+    metrics.clear_metrics()
     retrieve.reset()
     mem0.reset_clients()
     idempotency.reset()

@@ -451,7 +451,8 @@ def accepts(parameter: dict[str, Any], value: str) -> bool:
 
 
 def example_secret_values() -> dict[str, set[str]]:
-    """Every secret value written in the example configuration and the README, by parameter."""
+    """Every secret value written in the example configuration, the README and the `sam local` environment
+    file, by parameter."""
 
     found: dict[str, set[str]] = {name: set() for name in ENV_NAMES.values()}
     samconfig = tomllib.loads((ROOT / "samconfig.toml.example").read_text(encoding="utf-8"))
@@ -464,6 +465,11 @@ def example_secret_values() -> dict[str, set[str]]:
         name, sep, value = line.lstrip("# ").partition("=")
         if sep and name in ENV_NAMES:
             found[ENV_NAMES[name]].add(value.strip().strip("\"'"))
+    # The plain keys `sam local invoke` is given (the README's --env-vars file; issue 24).
+    local = json.loads((ROOT / "events" / "local-env.json").read_text(encoding="utf-8"))["Parameters"]
+    for name, value in local.items():
+        if name in ENV_NAMES and value:
+            found[ENV_NAMES[name]].add(value)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name, value in re.findall(r"\b(" + "|".join(ENV_NAMES.values()) + r")=(\"[^\"]*\"|\S+)", readme):
         value = value.strip('"')

@@ -31,6 +31,8 @@ from agentic_memory.stores import secret_store
 
 WORKSPACE_KEY_HEADER = "x-workspace-key"
 SIGNATURE_HEADER = "elevenlabs-signature"
+# What the post-call acknowledgement reads from the secret store: its webhook secret only.
+WEBHOOK_SECRET = ("ELEVENLABS_HMAC_KEY",)
 
 # ElevenLabs' Python SDK (on-premise PostCallWebhookConfig) documents a 16-character minimum for the
 # webhook secret (platform-notes/elevenlabs.md, SDK section); we hold the workspace key to the same floor.
@@ -180,9 +182,17 @@ def verify_webhook(request: Request, *, tolerance_seconds: int) -> None:
     (``Settings.hmac_keys``, from the secret store on AWS), read again once when it fails, as
     ``authorized_json`` does for the workspace key. Raises ``Unauthorized``."""
     header, body = request.header(SIGNATURE_HEADER), request.body
+    secrets = secret_store.current(only=WEBHOOK_SECRET).hmac_keys
     try:
-        verify_signature(header, body, secret_store.current().hmac_keys, tolerance_seconds=tolerance_seconds)
+        verify_signature(header, body, secrets, tolerance_seconds=tolerance_seconds)
     except Unauthorized:
         if not secret_store.refresh("ELEVENLABS_HMAC_KEY"):
             raise
-        verify_signature(header, body, secret_store.current().hmac_keys, tolerance_seconds=tolerance_seconds)
+        secrets = secret_store.current(only=WEBHOOK_SECRET).hmac_keys
+        verify_signature(header, body, secrets, tolerance_seconds=tolerance_seconds)
+
+
+def prepare_webhook_secret() -> None:
+    """Read the post-call webhook's secret now (the handler's init phase) rather than on the first delivery;
+    the Mem0 key is left for the worker. Never raises."""
+    secret_store.current(only=WEBHOOK_SECRET)

@@ -21,6 +21,11 @@ from agentic_memory.observability import Metric, count, count_intake, logger, ma
 from agentic_memory.stores import lambda_invoke, snapstart  # noqa: F401  (snapstart: the hook)
 
 
+def prepare() -> None:
+    """Init-phase work: the webhook secret read from the secret store (nothing without one). Never raises."""
+    auth.prepare_webhook_secret()
+
+
 def handle(event: Any, context: Any) -> dict[str, Any]:
     """One webhook delivery (an API Gateway HTTP API event) -> ``{"status": "accepted", "conversation_id"}``
     once the job is queued for ``context.function_name``, ``{"status": "ignored", "reason"}`` for a signed

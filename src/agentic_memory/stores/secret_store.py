@@ -120,10 +120,12 @@ def _due(entry: _Entry, settings: Settings, now: float) -> bool:
     return False
 
 
-def current(settings: Settings | None = None) -> Settings:
+def current(settings: Settings | None = None, *, only: tuple[str, ...] | None = None) -> Settings:
     """The settings with every secret that has an ARN read from Secrets Manager (kept in memory, read again
-    when older than ``secrets_refresh_seconds``). Without ARNs: ``settings`` (default ``get_settings()``) as it
-    is. Never raises: a secret that could not be read is empty, which the edge refuses (fail closed)."""
+    when older than ``secrets_refresh_seconds``). ``only``: read just these variables now (the post-call
+    acknowledgement needs the webhook secret, not the Mem0 key); a secret never read yet is then empty here.
+    Without ARNs: ``settings`` (default ``get_settings()``) as it is. Never raises: a secret that could not be
+    read is empty, which the edge refuses (fail closed)."""
     global _resolved
     settings = settings or get_settings()
     if not settings.secret_arns:
@@ -132,7 +134,7 @@ def current(settings: Settings | None = None) -> Settings:
     with _lock:
         for name, arn in settings.secret_arns:
             entry = _entries.setdefault(arn, _Entry())
-            if _due(entry, settings, now):
+            if (only is None or name in only) and _due(entry, settings, now):
                 _read(name, arn, settings, entry, now)
         values = tuple((name, _entries[arn].value) for name, arn in settings.secret_arns)
         if _resolved is None or _resolved[0] is not settings or _resolved[1] != values:
