@@ -11,7 +11,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-stamp
 SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed-stamp
 
-# The key `make events` signs with: the one the README's `sam local invoke` lines pass.
+# The key `make events` signs with: the one events/local-env.json gives the functions under `sam local invoke`.
 EVENT_KEY ?= test-hmac-secret
 
 .DEFAULT_GOAL := help
@@ -50,8 +50,10 @@ setup: $(STAMP) ## create .venv and install the pinned development dependencies
 dev: $(STAMP) ## run the whole stack locally (HTTP API, Lambda invoke, Mem0 store, DynamoDB)
 	$(PY) scripts/dev.py $(if $(PORT),--port $(PORT),)
 
+# PYTEST_ARGS="-n 2" runs the tests on two processes (pytest-xdist): the whole suite passes that way, but on a
+# 2-core machine already busy with other work it was no faster (docs/performance.md, "How long make test takes").
 test: $(STAMP) lint validate ## lint, the template's checks and scanners, then every test (unit, integration, infra)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: $(STAMP) ## unit tests only
 	$(PY) -m pytest tests/unit

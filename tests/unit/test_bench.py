@@ -163,3 +163,31 @@ def test_arms_are_sampled_in_rotating_rounds_after_one_discarded_warm_up_each():
     assert calls == ["a", "b", "c", "a", "b", "c", "b", "c", "a"]
     # And the warm-up samples are not among the results
     assert {name: [s["n"] for s in runs] for name, runs in samples.items()} == {"a": [4, 9], "b": [5, 7], "c": [6, 8]}
+
+
+def profile_report(*, over: float, p50: float, p95: float, not_from_profile: int = 0) -> dict[str, Any]:
+    """Part d's warm figures as ``benchmark.caller_profile`` reports them, the same for both Mem0 conditions."""
+    figures = {
+        "dynamodb_p50_ms": p50,
+        "dynamodb_p95_ms": p95,
+        "p95_over_dynamodb_ms": over,
+        "not_from_profile": not_from_profile,
+    }
+    return {"profile": {"warm": {"concurrency": 10, "mem0_800ms": figures, "mem0_hanging": dict(figures)}}}
+
+
+@pytest.mark.parametrize(
+    ("over", "p50", "p95", "not_from_profile", "ok"),
+    [
+        (25.0, 30.0, 33.0, 0, True),  # a quiet machine: within 30 ms (+0.75)
+        (35.0, 30.0, 33.0, 0, False),  # the same tail, 35 ms over: a regression
+        (35.6, 30.6, 181.5, 0, True),  # issue 24's busy run: GetItem's own tail stretched by 151 ms
+        (400.0, 30.6, 181.5, 0, False),  # waiting on Mem0 shows hundreds of ms over, whatever the tail
+        (5.0, 30.0, 33.0, 1, False),  # a caller not greeted from the profile fails outright
+    ],
+)
+def test_the_warm_profile_margin_grows_with_the_getitems_own_tail(over, p50, p95, not_from_profile, ok):
+    from benchmark.verdicts import profile_verdicts
+
+    checks = profile_verdicts(profile_report(over=over, p50=p50, p95=p95, not_from_profile=not_from_profile))
+    assert [check["ok"] for check in checks] == [ok, ok]
