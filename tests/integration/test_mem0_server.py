@@ -728,7 +728,9 @@ def test_cli_serves_and_exits_cleanly(tmp_path, argv, stop):
             ping = httpx.get(f"{url}/v1/ping/", headers={"Authorization": "Token k"}, timeout=5)
             assert ping.json()["org_id"] == "local-org"
             proc.send_signal(stop)
-            assert proc.wait(timeout=5) == 0
+            # A clean exit (0) is the point, not its speed: closing joins the extraction thread (up to 5 s), and on
+            # a busy machine the whole shutdown once took longer than 5 s (issue 24's fresh-clone make test).
+            assert proc.wait(timeout=20) == 0
         finally:
             proc.kill()
     assert db.exists()
