@@ -59,15 +59,15 @@ def confirmed(user_id: str, total: int, exact: bool) -> bool:
     digits = user_id[1:] if user_id.startswith("+") and user_id[1:].isdigit() else ""
     how_many = f"{total}" if exact else f"at least {total}"
     prompt = (
-        f"Delete {how_many} memories of {mask_caller(user_id)}? Type the number's last 4 digits or 'yes': "
+        f"Delete {how_many} memories of {mask_caller(user_id)}? Type the number's last 4 digits, 'y' or 'yes': "
         if digits
-        else f"Delete {how_many} memories of {mask_caller(user_id)}? Type 'yes': "
+        else f"Delete {how_many} memories of {mask_caller(user_id)}? Type 'y' or 'yes': "
     )
     try:
         answer = input(prompt).strip().lower()
     except EOFError:
         return False
-    return answer == "yes" or (bool(digits) and answer == digits[-4:])
+    return answer in ("y", "yes") or (bool(digits) and answer == digits[-4:])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -349,8 +349,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="with a quota: calls acknowledged one at a time first, 3 of them to warm up (default 23)",
     )
-    stackfind.add_arguments(parser, deployed=False)
-    parser.description = f"{parser.description} By default it starts its own stack; --port/--state use a running one."
+    stackfind.add_arguments(
+        parser,
+        deployed=False,
+        default="default: a stack of its own (make dev's), started on a free port and stopped at the end;"
+        " --port or --state use a `make dev` already running (a deployed stack cannot be checked)",
+    )
     args = parser.parse_args(argv)
     args.calls = max(1, min(args.calls, MAX_CALLS))
     args.run = f"{int(time.time()) % 1000:03d}"

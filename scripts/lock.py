@@ -1,11 +1,11 @@
 """Regenerate the pinned requirement files from the few packages we choose directly.
 
-    make lock            (or: python3.12 scripts/lock.py [--only layer,dev,sam])
+    make lock            (or: python3.12 scripts/lock.py [--only layer,dev,sam,scan])
 
 Each file is a full `pip freeze` of a fresh virtualenv, so a clean machine installs exactly what
 was tested. The layer is resolved first; the development set is resolved with the layer's pins
 as constraints, so tests run against the very versions Lambda gets. The SAM CLI gets its own set:
-its pins clash with the test tools'.
+its pins clash with the test tools', and so do the template scanners' (checkov).
 
 The layer holds only what the functions import at run time. mem0ai is installed without its declared
 dependencies, which serve its self-hosted ``Memory`` (numpy, qdrant-client, grpc, openai, SQLAlchemy,
@@ -53,6 +53,8 @@ DEV = [
     "pytest==9.2.0",
     # the tests run in random order; a failed run names its seed (tests/conftest.py)
     "pytest-randomly==5.1.0",
+    # make test runs them on every core (issue 24)
+    "pytest-xdist==3.8.0",
     "pytest-timeout==2.4.0",
     "hypothesis==6.170.15",
     "ruff==0.17.5",
@@ -67,6 +69,9 @@ DEV = [
     "regex==2026.11.19",
 ]
 SAM = ["aws-sam-cli==1.170.0"]
+# The template scanners of `make validate`, in .venv-scan: checkov pins older boto3, networkx and packaging than
+# the test tools, so they cannot share .venv (issue 24).
+SCAN = ["checkov==3.3.30", "cfn-lint-serverless==0.3.6"]
 
 
 def freeze(packages: list[str], constraints: Path | None = None, *, no_deps: tuple[str, ...] = ()) -> list[str]:
@@ -101,7 +106,7 @@ def write(path: Path, header: str, lines: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="layer,dev,sam", help="comma-separated: layer, dev, sam")
+    parser.add_argument("--only", default="layer,dev,sam,scan", help="comma-separated: layer, dev, sam, scan")
     only = {part.strip() for part in parser.parse_args(argv).only.split(",")}
     layer_file = ROOT / "layer" / "requirements.txt"
     if "layer" in only:
@@ -133,6 +138,13 @@ def main(argv: list[str] | None = None) -> int:
             "# The SAM CLI for make build / make deploy, in its own virtualenv (.venv-sam): its pins clash with\n"
             "# the test tools'. Regenerate with `make lock`.\n",
             freeze(SAM),
+        )
+    if "scan" in only:
+        write(
+            ROOT / "requirements-scan.txt",
+            "# The template scanners for make validate, in their own virtualenv (.venv-scan): checkov pins older\n"
+            "# boto3, networkx and packaging than the test tools (requirements.txt) do. Regenerate with `make lock`.\n",
+            freeze(SCAN),
         )
     return 0
 

@@ -22,8 +22,10 @@ A script uses it like this::
 
 Against `make dev` nothing needs setting up: the state file names the local Mem0 stand-in (and its
 per-run key), the local Lambda and DynamoDB endpoints and the tables, and the stack's `.env` holds its
-keys. Against a deployed stack, URLs and names come from the stack's outputs, and settings and secrets
-from the functions' environment (`lambda:GetFunctionConfiguration`), so an operator copies no secret.
+keys. Against a deployed stack, URLs, names and the secrets' ARNs come from the stack's outputs, the secrets
+from Secrets Manager (`secretsmanager:GetSecretValue`, never the functions' configuration, which holds only
+the ARNs), and the worker's other settings from the post-call function's environment
+(`lambda:GetFunctionConfiguration`), so an operator copies no secret.
 
 Standard library only until `--stack` is used (boto3 is imported then), so simulate_call.py still runs
 with a bare python3.12.
@@ -54,8 +56,15 @@ FUNCTION_OUTPUTS = {
     "retrieve": "RetrieveFunctionName",
     "post-call": "PostCallFunctionName",
 }
-# Which function's environment holds a secret on a deployed stack.
-SECRET_OWNER = {"ELEVENLABS_WORKSPACE_KEY": "client-data", "ELEVENLABS_HMAC_KEY": "post-call"}
+# The stack output naming each secret's Secrets Manager ARN (template.yaml, issue 24).
+SECRET_OUTPUTS = {
+    "MEM0_API_KEY": "Mem0ApiKeySecretArn",
+    "ELEVENLABS_WORKSPACE_KEY": "WorkspaceKeySecretArn",
+    "ELEVENLABS_HMAC_KEY": "HmacKeySecretArn",
+    "ELEVENLABS_API_KEY": "ElevenLabsApiKeySecretArn",
+}
+# The suffix of the functions' variables holding those ARNs (config.py): a name, not a secret.
+SECRET_ARN_SUFFIX = "_SECRET_ARN"  # nosec B105
 # Variables of the deployed post-call function that describe Lambda, not the stack's settings.
 NOT_COPIED = frozenset({"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL", "MEM0_DIR"})
 LOCAL_ONLY = ("AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_DYNAMODB")
@@ -72,9 +81,12 @@ def fail(exc: BaseException | str, *, prog: str | None = None) -> int:
     return EXIT_USAGE
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, deployed: bool = True, local: bool = True) -> None:
-    """The stack-choosing flags. ``deployed=False`` for tools that only make sense locally."""
-    group = parser.add_argument_group("which stack", "default: the one `make dev` running on this machine")
+def add_arguments(
+    parser: argparse.ArgumentParser, *, deployed: bool = True, local: bool = True, default: str | None = None
+) -> None:
+    """The stack-choosing flags. ``deployed=False`` for tools that only make sense locally; ``default`` says
+    what the tool uses when no flag is given (the running `make dev`, unless the tool says otherwise)."""
+    group = parser.add_argument_group("which stack", default or "default: the one `make dev` running on this machine")
     if local:
         group.add_argument("--port", type=int, help="the `make dev` on this port (make dev PORT=N)")
         group.add_argument("--state", type=Path, metavar="FILE", help="a `make dev` state file (dev.py --data-dir)")
@@ -286,6 +298,7 @@ class DeployedStack:
     def __init__(self, name: str, region: str, outputs: dict[str, str], session: Any) -> None:
         self.name, self.region, self.outputs, self.session = name, region, outputs, session
         self._environments: dict[str, dict[str, str]] = {}
+        self._secrets: dict[str, str] = {}
 
     @classmethod
     def load(cls, name: str, region: str | None = None) -> DeployedStack:
@@ -338,12 +351,45 @@ class DeployedStack:
             self._environments[route] = {str(k): str(v) for k, v in variables.items()}
         return self._environments[route]
 
+    def secret_arn(self, name: str) -> str | None:
+        """The ARN of the secret behind variable ``name`` (an output of the stack), or None when the stack has
+        none for it (an optional secret left unset). Raises TargetError for a stack older than 1.0.0."""
+        if "Mem0ApiKeySecretArn" not in self.outputs:
+            raise TargetError(
+                f"stack {self.name!r} has no secret outputs (Mem0ApiKeySecretArn): it predates 1.0.0, which keeps"
+                " the keys in Secrets Manager; deploy it again (CHANGELOG.md, Upgrading)"
+            )
+        return self.outputs.get(SECRET_OUTPUTS[name]) or None
+
     def secret(self, name: str) -> str:
-        return self.function_environment(SECRET_OWNER[name]).get(name, "")
+        """A secret's value, read from Secrets Manager (``secretsmanager:GetSecretValue``); "" when unset."""
+        if name not in self._secrets:
+            arn = self.secret_arn(name)
+            if arn is None:
+                self._secrets[name] = ""
+            else:
+                try:
+                    self._secrets[name] = self.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+                except Exception as exc:
+                    raise TargetError(
+                        f"cannot read {name} from Secrets Manager (needs secretsmanager:GetSecretValue on {arn}):"
+                        f" {_short(exc)}"
+                    ) from None
+        return self._secrets[name]
 
     def environment(self) -> dict[str, str]:
-        """The post-call worker's settings (Mem0, tables, identity rules), for code from src/ run here."""
-        env = {k: v for k, v in self.function_environment("post-call").items() if k not in NOT_COPIED}
+        """The post-call worker's settings (Mem0, tables, identity rules), for code from src/ run here: its
+        environment without the secrets' ARNs, and the secrets' values read from Secrets Manager instead (this
+        process signs with the operator's credentials, not the function's)."""
+        env = {
+            k: v
+            for k, v in self.function_environment("post-call").items()
+            if k not in NOT_COPIED and not k.endswith(SECRET_ARN_SUFFIX)
+        }
+        for name in ("MEM0_API_KEY", "ELEVENLABS_API_KEY"):
+            value = self.secret(name)
+            if value:
+                env[name] = value
         env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = self.region
         return env
 

@@ -20,9 +20,9 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-from agentic_memory import observability  # noqa: E402
 from agentic_memory.config import get_settings  # noqa: E402
 from agentic_memory.edge import retrieve  # noqa: E402
+from agentic_memory.observability import metrics  # noqa: E402
 from agentic_memory.stores import (  # noqa: E402
     aws_clients,
     idempotency,
@@ -30,6 +30,7 @@ from agentic_memory.stores import (  # noqa: E402
     mem0,
     pace_ledger,
     profile_reader,
+    secret_store,
 )
 from agentic_memory.stores import profile_table as profile_store  # noqa: E402
 from standins.sam_template import Template  # noqa: E402
@@ -69,20 +70,28 @@ MANAGED = (
     "MEM0_THROTTLE_MAX_WAIT_HOURS",
     "DEFER_QUEUE_URL",
     "AWS_ENDPOINT_URL_SQS",
+    # the secret store (issue 24): no test reads Secrets Manager unless it sets an ARN itself
+    "MEM0_API_KEY_SECRET_ARN",
+    "ELEVENLABS_WORKSPACE_KEY_SECRET_ARN",
+    "ELEVENLABS_HMAC_KEY_SECRET_ARN",
+    "ELEVENLABS_API_KEY_SECRET_ARN",
+    "SECRETS_REFRESH_SECONDS",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
 )
 
 
 def _reset_process_state(*, aws: bool = True) -> None:
     get_settings.cache_clear()
-    # Metrics a test added outside a handler (a script run in-process) are flushed by no one: never into the
-    # next test's handler output.
-    observability.metrics.clear_metrics()
+    # Metrics counted by code a test ran without a handler (a job run in-process) would be flushed by the next
+    # test's first invocation and read as that test's: start every test with none.
+    metrics.clear_metrics()
     retrieve.reset()
     mem0.reset_clients()
     idempotency.reset()
     profile_reader.reset()
     profile_store.reset()
     pace_ledger.reset()
+    secret_store.reset()
     if aws:
         aws_clients.reset_clients()
         lambda_invoke.reset()

@@ -24,6 +24,10 @@ FLOOR_PARTS = {
     "without libphonenumber": {"phonenumbers": False},
     "mem0ai's client alone": {"powertools": False, "phonenumbers": False},
 }
+# The handlers whose cold start is also measured with their keys in Secrets Manager (moto's, its own process)
+# instead of the environment: the arm's name is the handler's plus SECRETS (issue 24).
+SECRETS = "+secrets"
+SECRETS_ARMS = ("client_data", "post_call")
 # Each endpoint's one outside call, made directly in the warm run's threads: its yardstick (warm.references).
 REFERENCES = {"client_data": "Mem0 get_all", "retrieve": "Mem0 search", "post_call": "Lambda invoke"}
 

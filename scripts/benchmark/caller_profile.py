@@ -138,6 +138,7 @@ def profile_cold(
             "loaded": sorted({m for s in runs for m in s["loaded"]}),
             "mem0_memory_requests": max(memory_requests(s) for s in runs),
             "samples": len(runs),
+            "per_round": [round(wall * 1000, 2) for wall in walls],  # for the round-by-round verdict
         }
     return result
 

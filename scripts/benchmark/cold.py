@@ -8,7 +8,7 @@ import argparse
 import statistics
 from typing import Any
 
-from benchmark.arms import CALLER, FLOOR_PARTS, HANDLERS, HEAVY, LIBRARIES, LIBRARY_WORK, events
+from benchmark.arms import CALLER, FLOOR_PARTS, HANDLERS, HEAVY, LIBRARIES, LIBRARY_WORK, SECRETS, SECRETS_ARMS, events
 from benchmark.child import cold_sample
 from benchmark.environments import SRC
 from benchmark.servers import Mem0Admin
@@ -16,7 +16,12 @@ from benchmark.timing import compared, interleaved, percentile
 
 
 def cold(
-    args: argparse.Namespace, env: dict[str, str], naive_env: dict[str, str], admin: Mem0Admin, python_flags: list[str]
+    args: argparse.Namespace,
+    env: dict[str, str],
+    naive_env: dict[str, str],
+    admin: Mem0Admin,
+    python_flags: list[str],
+    secrets_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     event = events(env["ELEVENLABS_WORKSPACE_KEY"], env["ELEVENLABS_HMAC_KEY"], CALLER)
     known_ids = {**env, "MEM0_ORG_ID": "local-org", "MEM0_PROJECT_ID": "local-project"}
@@ -28,6 +33,8 @@ def cold(
         "post_call": (HANDLERS["post_call"], env, None),
         **{f"{LIBRARIES}{name}": (None, env, work | {"caller": CALLER}) for name, work in LIBRARY_WORK.items()},
     }
+    if secrets_env is not None:  # the same handlers reading their keys from Secrets Manager (moto), interleaved
+        arms |= {f"{name}{SECRETS}": (HANDLERS[name], secrets_env, None) for name in SECRETS_ARMS}
     if args.floor_parts:
         base = LIBRARY_WORK["client_data"] | {"caller": CALLER}
         arms |= {f"{LIBRARIES}client_data {part}": (None, env, base | left) for part, left in FLOOR_PARTS.items()}
@@ -36,7 +43,7 @@ def cold(
         arms |= {f"{name}@{args.baseline}": (module, then, None) for name, module in HANDLERS.items()}
 
     def sample(name: str, module: str | None, arm_env: dict[str, str], work: dict[str, str] | None) -> dict[str, Any]:
-        endpoint = name.removesuffix("+ids").removeprefix(LIBRARIES).split(" ")[0].split("@")[0]
+        endpoint = name.removeprefix(LIBRARIES).split("+")[0].split(" ")[0].split("@")[0]
         return cold_sample(module, arm_env, python_flags, event.get(endpoint), admin, label=name, libraries=work)
 
     def interleave(selected: dict[str, tuple], rounds: int) -> dict[str, list[dict]]:
@@ -67,6 +74,10 @@ def cold(
         result[name] |= compared(samples[name], samples[f"{LIBRARIES}{name}"], "libraries")
     for name in HANDLERS if args.baseline else ():  # a change, against the revision it started from
         result[name] |= compared(samples[name], samples[f"{name}@{args.baseline}"], "baseline")
+    for name in SECRETS_ARMS if secrets_env is not None else ():  # the secret store's cost, same run
+        result[f"{name}{SECRETS}"] |= compared(samples[f"{name}{SECRETS}"], samples[name], "env")
+    for name, runs in samples.items():  # each round's wall times, for the verdicts' round-by-round ratios
+        result[name]["per_round"] = [round(s["wall"] * 1000, 2) for s in runs]
 
     # The constructor's ping, skipped when MEM0_ORG_ID and MEM0_PROJECT_ID are set: visible once Mem0
     # takes time to answer, so this pair runs with the configured delay.

@@ -9,7 +9,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from benchmark.arms import HANDLERS, LIBRARIES
+from benchmark.arms import HANDLERS, LIBRARIES, SECRETS
 from benchmark.caller_profile import PROFILE_ARMS
 
 
@@ -40,6 +40,7 @@ def table(report: dict[str, Any]) -> str:
         names = (
             "naive",
             *HANDLERS,
+            *(n for n in cold if n.endswith(SECRETS)),
             *(n for n in cold if "@" in n),
             *(n for n in cold if n.startswith(LIBRARIES)),
         )
@@ -62,6 +63,12 @@ def table(report: dict[str, Any]) -> str:
             lines.append(
                 f"  against {rev}: "
                 + "; ".join(f"{n} {a['over_baseline_ms']:+.1f} ms ({a['ratio_baseline']:.3f} x)" for n, a in against)
+            )
+        stored = [(n, cold[n]) for n in cold if n.endswith(SECRETS) and "over_env_ms" in cold[n]]
+        if stored:
+            lines.append(
+                "  keys from Secrets Manager instead of the environment: "
+                + "; ".join(f"{n} {a['over_env_ms']:+.1f} ms ({a['ratio_env']:.3f} x)" for n, a in stored)
             )
         ping = cold["ping"]
         lines.append(

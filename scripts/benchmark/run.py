@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import redaction, servers
-from benchmark.arms import FLOOR_PARTS, HANDLERS, LIBRARY_WORK
+from benchmark.arms import FLOOR_PARTS, HANDLERS, LIBRARY_WORK, SECRETS_ARMS
 from benchmark.caller_profile import profile_part
 from benchmark.cold import cold
 from benchmark.environments import ROOT, SCRIPTS, SRC, base_env, checkout_src, lambda_like_site, naive_site
@@ -72,10 +72,12 @@ def run(args: argparse.Namespace) -> int:
                     print(f"bench: --baseline: {exc}", file=sys.stderr)
                     return 2
             if "cold" in args.only:
-                arms = 4 + len(LIBRARY_WORK) + (len(FLOOR_PARTS) if args.floor_parts else 0)
+                arms = 4 + len(LIBRARY_WORK) + len(SECRETS_ARMS) + (len(FLOOR_PARTS) if args.floor_parts else 0)
                 arms += len(HANDLERS) if args.baseline else 0
                 print(f"cold start: {args.rounds} rounds x {arms} arms, interleaved ...", file=sys.stderr, flush=True)
-                report["cold"] = cold(args, child_env, naive_env, admin, flags)
+                with servers.dynamodb() as aws_url:  # moto's server: its Secrets Manager for the +secrets arms
+                    secrets_env = servers.secrets_environment(child_env, aws_url)
+                    report["cold"] = cold(args, child_env, naive_env, admin, flags, secrets_env)
             if "redaction" in args.only:
                 print(f"redaction: 120 KB transcripts, this tree and {args.redaction_baseline} ...", file=sys.stderr)
                 try:

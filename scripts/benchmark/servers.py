@@ -72,6 +72,31 @@ def dynamodb() -> contextlib.AbstractContextManager[str]:
     return started([sys.executable, "-m", "benchmark.servers", "dynamodb"], _server_env())
 
 
+# The secrets the functions read from Secrets Manager on AWS (config.SECRET_VARIABLES), by variable.
+STORED_SECRETS = ("MEM0_API_KEY", "ELEVENLABS_WORKSPACE_KEY", "ELEVENLABS_HMAC_KEY")
+
+
+def secrets_environment(env: dict[str, str], aws_url: str) -> dict[str, str]:
+    """``env`` as the deployed functions see it (template.yaml): each secret's value moved into moto's Secrets
+    Manager at ``aws_url`` (a moto server serves every API it has, this one included) and only its ARN left,
+    in ``<NAME>_SECRET_ARN``, with ``AWS_ENDPOINT_URL_SECRETS_MANAGER`` pointing there."""
+    import boto3
+
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=aws_url,
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    stored = {k: v for k, v in env.items() if k not in STORED_SECRETS}
+    for name in STORED_SECRETS:
+        arn = client.create_secret(Name=f"bench/{name.lower()}", SecretString=env[name])["ARN"]
+        stored[f"{name}_SECRET_ARN"] = arn
+    stored["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = aws_url
+    return stored
+
+
 class Mem0Admin:
     """The local Mem0 server's unauthenticated admin endpoints: knobs and request counts."""
 

@@ -1,13 +1,21 @@
 """The verdicts: every judged target is a ratio (or a difference) of two things measured in the same
 run, so a busy machine slows both sides; a check whose ``ok`` is None is reported, never judged. The
-run's exit status is ``passed`` of them all."""
+run's exit status is ``passed`` of them all.
+
+Cold-start ratios are judged round by round (``timing.judged``): the arms run interleaved, one sample of
+each per round, so each round gives one ratio measured under one load. A target FAILs only when at least
+three rounds in four are over it (the ratios' lower quartile is over the target); the median and the
+quartiles are shown. A machine busy with other work spreads the rounds' ratios both ways and does not
+cross that margin, while a real regression lifts every round: issue 24's false FAIL at 1.202 against 1.2
+was one median over by 0.2 %, its rounds on both sides."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from benchmark.arms import HEAVY, LIBRARIES, LIBRARY_WORK
+from benchmark.arms import HEAVY, LIBRARIES, LIBRARY_WORK, SECRETS, SECRETS_ARMS
 from benchmark.caller_profile import PROFILE_CHOSEN
+from benchmark.timing import judged, round_ratios
 
 # Cold start + first request, over the naive arm's (median wall times). client_data's and retrieve's are the first
 # target (issue 14), at about what their libraries alone take (docs/performance.md, "The floor"): reported, not judged.
@@ -30,9 +38,21 @@ WORKER_JUDGED = ("new caller", "returning caller")
 # The caller profile (part d): the warm target, client_data p95 at most this much above the GetItem p95,
 # and the cold one, client_data + profile wall time <= this x naive.
 PROFILE_OVER_DYNAMODB_MS = 30.0
+# ... plus this share of the GetItem's own tail (its p95 - p50, same run): a machine busy with other work
+# stretches both tails, and a p95 moves with that stretch (issue 24: +35.6 ms with GetItem's p95 at 181.5 ms
+# and its p50 at 30.6 ms, load 6.7). On a quiet machine the tail is a few ms and the margin stays 30 ms; a
+# client_data that waited on Mem0 would be hundreds of ms over, and one not greeted from the profile fails.
+PROFILE_TAIL_SHARE = 0.25
 PROFILE_COLD_TARGET = 0.3
 # retrieve's read of our lines' marks (issue 20): its p95 with the read at most the read's own p95 plus this.
 MARKS_OVER_READ_MS = 10.0
+# Secrets from Secrets Manager (issue 24): the handlers' cold start + first request with their keys read from
+# the store (moto's, on this machine) over the same handler's with the keys in its environment, same run.
+SECRETS_OVER_ENV = 1.15
+
+
+def _rounds(cold: dict[str, Any], ours: str, theirs: str, limit: float) -> tuple[str, bool]:
+    return judged(round_ratios(cold[ours]["per_round"], cold[theirs]["per_round"]), limit)
 
 
 def verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -52,14 +72,22 @@ def verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
                 # next to that floor, not judged.
                 floor = report["cold"][f"{LIBRARIES}{name}"]["ratio_wall"]
                 check(f"{target} (first target, not judged: the libraries alone take {floor})", arm["ratio_wall"], None)
-                check(
-                    f"cold {name}: wall time <= {OVER_LIBRARIES} x the libraries alone",
-                    arm["ratio_libraries"],
-                    arm["ratio_libraries"] <= OVER_LIBRARIES,
-                )
+                shown, ok = _rounds(report["cold"], name, f"{LIBRARIES}{name}", OVER_LIBRARIES)
+                check(f"cold {name}: wall time <= {OVER_LIBRARIES} x the libraries alone", shown, ok)
             else:
-                check(target, arm["ratio_wall"], arm["ratio_wall"] <= limit)
+                check(target, *_rounds(report["cold"], name, "naive", limit))
             check(f"cold {name}: no {'/'.join(HEAVY)} loaded", arm["heavy_loaded"], not arm["heavy_loaded"])
+        for name in SECRETS_ARMS if f"{SECRETS_ARMS[0]}{SECRETS}" in report["cold"] else ():
+            over = report["cold"][f"{name}{SECRETS}"]["over_env_ms"]
+            shown, ok = _rounds(report["cold"], f"{name}{SECRETS}", name, SECRETS_OVER_ENV)
+            check(
+                f"cold {name}, keys from Secrets Manager: wall time <= {SECRETS_OVER_ENV} x keys in the environment"
+                f" ({over:+.1f} ms, medians)",
+                shown,
+                ok,
+            )
+            aws = [m for m in report["cold"][f"{name}{SECRETS}"]["loaded"] if m in ("boto3", "botocore.*")]
+            check(f"cold {name}, keys from Secrets Manager: boto3 not loaded (signed httpx)", aws, not aws)
         for name in ("client_data", "retrieve"):
             # Powertools imports the bare botocore package (its user-agent hook, <1 ms); the SDK must stay out.
             aws = [m for m in report["cold"][name]["loaded"] if m in ("boto3", "botocore.*")]
@@ -110,24 +138,24 @@ def profile_verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
         return checks
     if "cold" in part:
         arm = part["cold"][PROFILE_CHOSEN]
+        shown, ok = _rounds(part["cold"], PROFILE_CHOSEN, "naive", PROFILE_COLD_TARGET)
         checks.append(
-            {
-                "target": f"cold {PROFILE_CHOSEN}: wall time <= {PROFILE_COLD_TARGET} x naive",
-                "value": arm["ratio_wall"],
-                "ok": arm["ratio_wall"] <= PROFILE_COLD_TARGET,
-            }
+            {"target": f"cold {PROFILE_CHOSEN}: wall time <= {PROFILE_COLD_TARGET} x naive", "value": shown, "ok": ok}
         )
         sdk = [m for m in arm["loaded"] if m in ("boto3", "botocore.*")]
         checks.append({"target": f"cold {PROFILE_CHOSEN}: boto3 not loaded", "value": sdk, "ok": not sdk})
     for label, title in (("mem0_800ms", "Mem0 answering in 800 ms"), ("mem0_hanging", "Mem0 hanging")):
         figures = part["warm"][label]
         over = figures["p95_over_dynamodb_ms"]
+        tail = max(0.0, figures["dynamodb_p95_ms"] - figures["dynamodb_p50_ms"])
+        allowed = round(PROFILE_OVER_DYNAMODB_MS + PROFILE_TAIL_SHARE * tail, 1)
         checks.append(
             {
                 "target": f"warm x{part['warm']['concurrency']}, {title}: client_data p95 <= its DynamoDB read p95"
-                f" + {PROFILE_OVER_DYNAMODB_MS:g} ms, every caller greeted from the profile",
-                "value": f"{over:+} ms, {figures['not_from_profile']} not from the profile",
-                "ok": over <= PROFILE_OVER_DYNAMODB_MS and figures["not_from_profile"] == 0,
+                f" + {PROFILE_OVER_DYNAMODB_MS:g} ms + {PROFILE_TAIL_SHARE:g} x its p95-p50, every caller greeted"
+                " from the profile",
+                "value": f"{over:+} ms (allowed {allowed:g}), {figures['not_from_profile']} not from the profile",
+                "ok": over <= allowed and figures["not_from_profile"] == 0,
             }
         )
     marks = part["warm"].get("retrieve_marks")

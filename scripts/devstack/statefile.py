@@ -27,7 +27,7 @@ STATE_FILE = "dev-stack.json"
 # signs every request) and nothing that could send boto3 to a real account or endpoint.
 LOCAL_REGION = "us-east-1"
 # Not a secret: a placeholder that only local endpoints ever see.
-DUMMY = "local"  # nosec B105
+DUMMY = "local"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": DUMMY, "AWS_SECRET_ACCESS_KEY": DUMMY}
 AWS_VARIABLES_DROPPED = (
     "AWS_PROFILE",

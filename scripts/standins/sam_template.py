@@ -213,14 +213,20 @@ class Template:
                         raise TemplateError(f"{api_id} {verb.upper()} {path}: no Lambda function in its integration")
                     method = "ANY" if verb.lower() == "x-amazon-apigateway-any-method" else verb.upper()
                     routes.append(Route(method, path, self._stage(api_id), api_id, target))
-        seen: set[tuple[str, str]] = set()
-        for route in routes:
+        # The same route on several APIs (GET /, each API's health answer) is served by each API's own host on
+        # AWS; one local host serves the first API's, by logical id. Twice on one API is a mistake.
+        seen: dict[tuple[str, str], str] = {}
+        served: list[Route] = []
+        for route in sorted(routes, key=lambda r: (r.path, r.method, r.api)):
             if "{" in route.path:
                 raise TemplateError(f"{route.route_key}: path parameters are not served locally")
-            if (route.method, route.path) in seen:
-                raise TemplateError(f"{route.route_key} is defined twice; one local host cannot serve both")
-            seen.add((route.method, route.path))
-        return sorted(routes, key=lambda r: (r.path, r.method))
+            first = seen.setdefault((route.method, route.path), route.api)
+            if first != route.api:
+                continue
+            if any((r.method, r.path) == (route.method, route.path) for r in served):
+                raise TemplateError(f"{route.route_key} is defined twice on {route.api}")
+            served.append(route)
+        return served
 
     @staticmethod
     def _referenced_function(node: Any, functions: dict[str, Function]) -> Function | None:

@@ -22,3 +22,7 @@ Beside the folders, four modules everyone may use: ``config`` (the one reader of
 ``startup`` (the handlers' init phase). Heavy dependencies (mem0, boto3) load lazily, so each function's
 cold start pays only for what it uses. docs/architecture.md walks the three flows through the folders.
 """
+
+# The release (CHANGELOG.md). pyproject.toml, template.yaml's SemanticVersion and the README say the same;
+# scripts/release_check.py (`make release`, and tests/infra/test_release.py in `make test`) holds them to it.
+__version__ = "1.0.0"

@@ -10,13 +10,24 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 OVERRIDE_FIELDS = frozenset({"first_message", "prompt"})
 # /tmp is the only writable place on Lambda, and mem0 keeps nothing there but an anonymous id.
 DEFAULT_MEM0_DIR = "/tmp/.mem0"  # nosec B108
 
+
+# The four secrets. On AWS each lives in Secrets Manager and the environment holds only its ARN, in
+# <NAME>_SECRET_ARN (template.yaml); stores.secret_store reads the values and ``with_secrets`` puts them in
+# place. Where no ARN is set (make dev, tests), the plain variable holds the value itself.
+SECRET_VARIABLES = ("MEM0_API_KEY", "ELEVENLABS_WORKSPACE_KEY", "ELEVENLABS_HMAC_KEY", "ELEVENLABS_API_KEY")
+# A variable-name suffix, not a secret.
+SECRET_ARN_SUFFIX = "_SECRET_ARN"  # nosec B105
+# The value the stack stores for a secret set after deploy (template.yaml's HmacKeySecret): refused like a
+# missing secret (edge.auth), never used as a key.
+# The start of a value that is refused, not a secret.
+SECRET_PLACEHOLDER_PREFIX = "placeholder"  # nosec B105
 
 SCOPES = frozenset({"shared", "agent"})
 DISCLOSURES = frozenset({"greet", "verify"})
@@ -153,6 +164,12 @@ class Settings:
     mem0_pace_share: float = 0.9
     throttle_max_wait_seconds: int = 24 * 3600
     defer_queue_url: str | None = None
+    # Secrets Manager (issue 24): the ARN of each secret by its variable, as (name, arn) pairs; how long a read
+    # value is kept before it is read again (SECRETS_REFRESH_SECONDS); boto3's endpoint override for the service
+    # (AWS_ENDPOINT_URL_SECRETS_MANAGER, then AWS_ENDPOINT_URL), for local stand-ins.
+    secret_arns: tuple[tuple[str, str], ...] = ()
+    secrets_refresh_seconds: float = 300.0
+    secretsmanager_endpoint: str | None = None
 
     def __repr__(self) -> str:  # never print secrets, even by accident
         return f"Settings(mem0_host={self.mem0_host!r}, search_limit={self.search_limit})"
@@ -210,6 +227,14 @@ def load_settings() -> Settings:
         throttle_max_wait_seconds=int(_number("MEM0_THROTTLE_MAX_WAIT_HOURS", 24, low=0.01, high=13 * 24) * 3600),
         defer_queue_url=(env.get("DEFER_QUEUE_URL") or "").strip() or None,
         send_user_id=_flag(env.get("SEND_USER_ID"), False),
+        secret_arns=tuple(
+            (name, arn) for name in SECRET_VARIABLES if (arn := (env.get(name + SECRET_ARN_SUFFIX) or "").strip())
+        ),
+        secrets_refresh_seconds=_number("SECRETS_REFRESH_SECONDS", 300, low=10, high=86400),
+        secretsmanager_endpoint=(
+            env.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") or env.get("AWS_ENDPOINT_URL") or ""
+        ).strip()
+        or None,
     )
 
 
@@ -231,6 +256,23 @@ def _limit(raw: str | None, default: tuple[int, float] | None) -> tuple[int, flo
     unit, seconds = match.group(2), match.group(3)
     window = 60.0 if unit and unit.lower().startswith("min") else 1.0 if unit else float(seconds)
     return (count, window) if count > 0 and window > 0 else None
+
+
+def with_secrets(settings: Settings, values: Mapping[str, str]) -> Settings:
+    """``settings`` with secrets read from the secret store in place of the environment's: ``values`` maps a
+    name of SECRET_VARIABLES to its raw value (a comma-separated list for the workspace and HMAC keys, split as
+    from the environment); a name left out keeps what the environment gave."""
+    fields: dict[str, object] = {}
+    for name, raw in values.items():
+        if name == "MEM0_API_KEY":
+            fields["mem0_api_key"] = raw.strip() or None
+        elif name == "ELEVENLABS_WORKSPACE_KEY":
+            fields["workspace_keys"] = _split_secrets(raw)
+        elif name == "ELEVENLABS_HMAC_KEY":
+            fields["hmac_keys"] = _split_secrets(raw)
+        elif name == "ELEVENLABS_API_KEY":
+            fields["elevenlabs_api_key"] = raw.strip() or None
+    return replace(settings, **fields) if fields else settings
 
 
 def _aws_credentials(env: Mapping[str, str]) -> tuple[str, str, str | None] | None:

@@ -47,9 +47,13 @@ def use_service(default: str) -> None:
     """Name this invocation's log lines and metrics: ``POWERTOOLS_SERVICE_NAME`` when set, else ``default``.
 
     Call it first in a handler, inside the Powertools decorators (they reset the log keys per invocation).
+    The key is also set for this thread alone (Powertools' thread-safe keys, which win over the shared ones):
+    where several functions share one process (``make dev`` runs the post-call worker on a thread while
+    client-data answers on another), each line keeps its own function's name.
     """
     service = service_name(default)
     logger.append_keys(service=service)
+    logger.thread_safe_append_keys(service=service)
     metrics.service = service  # Powertools adds it as the `service` dimension when it flushes
 
 

@@ -19,6 +19,9 @@ with init_phase():  # no garbage collection while the code loads (agentic_memory
     from agentic_memory.observability import logger, metrics, use_service
     from agentic_memory.worker import events
 
+    # The webhook's secret, from Secrets Manager on AWS, during Lambda's init phase (edge/auth.py).
+    post_call.prepare()
+
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 @metrics.log_metrics

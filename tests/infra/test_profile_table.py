@@ -50,7 +50,12 @@ def test_the_table_is_on_demand_encrypted_recoverable_and_expires_profiles(cfn):
     assert table["Type"] == "AWS::DynamoDB::Table"
     spec = table["Properties"]
     assert spec["BillingMode"] == "PAY_PER_REQUEST"
-    assert spec["SSESpecification"] == {"SSEEnabled": True}
+    # Encrypted at rest: DynamoDB's AWS-managed key, or the customer-managed KmsKeyArn when set (issue 24).
+    assert spec["SSESpecification"] == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]},
+    }
     assert spec["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     # TTL on the attribute stores/profile_table.py writes the expiry to
     assert spec["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}

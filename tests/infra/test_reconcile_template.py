@@ -101,8 +101,23 @@ def test_with_a_key_one_rule_every_15_minutes_invokes_post_call(cfn):
     rule = resources["ReconcileSchedule"]["Properties"]
     assert rule["ScheduleExpression"] == "rate(15 minutes)"
     assert rule["State"] == "ENABLED"
-    # No Input: the function receives EventBridge's own scheduled event, which routes to reconcile
-    assert rule["Targets"] == [{"Id": "post-call", "Arn": {"Fn::GetAtt": ["PostCallFunction", "Arn"]}}]
+    # No Input: the function receives EventBridge's own scheduled event, which routes to reconcile. An event
+    # EventBridge cannot deliver waits in the schedule's own dead-letter queue (issue 24), for at most one
+    # schedule period of retries.
+    assert rule["Targets"] == [
+        {
+            "Id": "post-call",
+            "Arn": {"Fn::GetAtt": ["PostCallFunction", "Arn"]},
+            "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 900},
+            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["ReconcileDeadLetterQueue", "Arn"]}},
+        }
+    ]
+    (statement,) = resources["ReconcileDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ReconcileSchedule", "Arn"]}}}
+    for queue_part in ("ReconcileDeadLetterQueue", "ReconcileDeadLetterQueuePolicy", "ReconcileDeadLetterAlarm"):
+        assert resources[queue_part]["Condition"] == "HasElevenLabsApiKey"
     permission = resources["ReconcileSchedulePermission"]["Properties"]
     assert permission["Principal"] == "events.amazonaws.com"
     assert permission["Action"] == "lambda:InvokeFunction"
@@ -117,7 +132,11 @@ def test_the_condition_is_the_key_being_non_empty(cfn):
 @pytest.mark.parametrize("function_id", ["PostCallFunction"])
 def test_post_call_gets_the_key_base_and_agents(cfn, function_id):
     env = cfn["Resources"][function_id]["Properties"]["Environment"]["Variables"]
-    assert env["ELEVENLABS_API_KEY"] == {"Ref": "ElevenLabsApiKey"}
+    # The key's secret (issue 24), never the key itself.
+    assert "ELEVENLABS_API_KEY" not in env
+    assert env["ELEVENLABS_API_KEY_SECRET_ARN"] == {
+        "Fn::If": ["HasElevenLabsApiKey", {"Ref": "ElevenLabsApiKeySecret"}, ""]
+    }
     assert env["ELEVENLABS_API_BASE"] == {"Ref": "ElevenLabsApiBase"}
     assert env["RECONCILE_AGENT_IDS"] == {"Ref": "ReconcileAgentIds"}
 
@@ -125,6 +144,7 @@ def test_post_call_gets_the_key_base_and_agents(cfn, function_id):
 def test_client_data_never_holds_the_api_key(cfn):
     env = cfn["Resources"]["ClientDataFunction"]["Properties"]["Environment"]["Variables"]
     assert "ELEVENLABS_API_KEY" not in env
+    assert "ELEVENLABS_API_KEY_SECRET_ARN" not in env
 
 
 def test_the_alarms_watch_the_metrics_the_code_emits(cfn):

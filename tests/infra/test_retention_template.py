@@ -59,7 +59,12 @@ def test_the_alarm_watches_the_metric_the_sweep_emits(cfn):
 def test_the_audit_table_is_encrypted_recoverable_and_expires_its_records(cfn):
     spec = props(cfn, "AuditTable")
     assert spec["BillingMode"] == "PAY_PER_REQUEST"
-    assert spec["SSESpecification"] == {"SSEEnabled": True}
+    # encrypted: with the customer-managed key when KmsKeyArn is set (tests/infra/test_adoption_template.py)
+    assert spec["SSESpecification"] == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]},
+    }
     assert spec["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert spec["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     env = props(cfn, "PostCallFunction")["Environment"]["Variables"]

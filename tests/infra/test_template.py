@@ -36,12 +36,16 @@ LOG_GROUPS = {
 }
 ROLES = {"ClientDataFunction": "ClientDataRole", "RetrieveFunction": "RetrieveRole", "PostCallFunction": "PostCallRole"}
 SECRETS = ("Mem0ApiKey", "ElevenLabsWorkspaceKey", "ElevenLabsHmacKey")
+# Secrets that may be left empty: the stack generates the workspace key, and the webhook's HMAC secret is set
+# once the webhook exists (scripts/stack_secret.py): one deploy, not two (issue 24).
+OPTIONAL_SECRETS = ("ElevenLabsWorkspaceKey", "ElevenLabsHmacKey")
 POST_CALL_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-post-call"
 
 # DESIGN.md section 5, plus the knobs the template adds, per function. Exact: a secret a function does
 # not use must not be in its environment.
 COMMON_ENV = {
-    "MEM0_API_KEY": {"Ref": "Mem0ApiKey"},
+    # The secret's ARN, never the key (stores/secret_store.py reads it; issue 24).
+    "MEM0_API_KEY_SECRET_ARN": {"Ref": "Mem0ApiKeySecret"},
     "MEM0_HOST": {"Ref": "Mem0Host"},
     "MEM0_ORG_ID": {"Ref": "Mem0OrgId"},
     "MEM0_PROJECT_ID": {"Ref": "Mem0ProjectId"},
@@ -65,7 +69,7 @@ COMMON_ENV = {
 EXPECTED_ENV = {
     "ClientDataFunction": COMMON_ENV
     | {
-        "ELEVENLABS_WORKSPACE_KEY": {"Ref": "ElevenLabsWorkspaceKey"},
+        "ELEVENLABS_WORKSPACE_KEY_SECRET_ARN": {"Ref": "WorkspaceKeySecret"},
         "CONVERSATION_OVERRIDE": {"Ref": "ConversationOverride"},
         "POWERTOOLS_SERVICE_NAME": "client-data",
         # the caller profile (tests/infra/test_profile_table.py)
@@ -75,22 +79,22 @@ EXPECTED_ENV = {
     },
     "RetrieveFunction": COMMON_ENV
     | {
-        "ELEVENLABS_WORKSPACE_KEY": {"Ref": "ElevenLabsWorkspaceKey"},
+        "ELEVENLABS_WORKSPACE_KEY_SECRET_ARN": {"Ref": "WorkspaceKeySecret"},
         "POWERTOOLS_SERVICE_NAME": "retrieve",
         # web calls: the conversation's user_id from the conversations API
-        "ELEVENLABS_API_KEY": {"Ref": "ElevenLabsApiKey"},
+        "ELEVENLABS_API_KEY_SECRET_ARN": {"Fn::If": ["HasElevenLabsApiKey", {"Ref": "ElevenLabsApiKeySecret"}, ""]},
         "ELEVENLABS_API_BASE": {"Ref": "ElevenLabsApiBase"},
         # our own lines' marks, the only keys its role may read (tests/infra/test_profile_table.py)
         "PROFILE_TABLE": {"Ref": "ProfileTable"},
     },
     "PostCallFunction": COMMON_ENV
     | {
-        "ELEVENLABS_HMAC_KEY": {"Ref": "ElevenLabsHmacKey"},
+        "ELEVENLABS_HMAC_KEY_SECRET_ARN": {"Ref": "HmacKeySecret"},
         "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
         "POWERTOOLS_SERVICE_NAME": "post-call",
         "PROFILE_TABLE": {"Ref": "ProfileTable"},  # tests/infra/test_profile_table.py
         # reconcile (tests/infra/test_reconcile_template.py)
-        "ELEVENLABS_API_KEY": {"Ref": "ElevenLabsApiKey"},
+        "ELEVENLABS_API_KEY_SECRET_ARN": {"Fn::If": ["HasElevenLabsApiKey", {"Ref": "ElevenLabsApiKeySecret"}, ""]},
         "ELEVENLABS_API_BASE": {"Ref": "ElevenLabsApiBase"},
         "RECONCILE_AGENT_IDS": {"Ref": "ReconcileAgentIds"},
         "AUDIT_TABLE": {"Ref": "AuditTable"},
@@ -173,7 +177,11 @@ def test_each_api_has_its_post_route_and_any_other_method_reaches_the_same_funct
     for api_id, function_id in APIS.items():
         route = FUNCTIONS[function_id][2]
         paths = props(cfn, api_id)["Body"]["paths"]
-        assert list(paths) == [route]
+        # The route, and GET / for the health answer (edge/health.py), served by the same function.
+        assert sorted(paths) == ["/", route]
+        assert sorted(paths["/"]) == ["get"]
+        health = paths["/"]["get"]["x-amazon-apigateway-integration"]
+        assert function_id in json.dumps(health["uri"])
         assert sorted(paths[route]) == ["post", "x-amazon-apigateway-any-method"]
         integration = paths[route]["post"]["x-amazon-apigateway-integration"]
         assert integration["type"] == "aws_proxy"
@@ -220,7 +228,8 @@ def test_log_groups_are_the_functions_own_with_retention(cfn):
         assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/{function_name}"}
         assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         assert props(cfn, function_id)["LoggingConfig"]["LogGroup"] == {"Ref": group_id}
-    assert set(of_type(cfn, "AWS::Logs::LogGroup")) == set(LOG_GROUPS.values())
+    # And one group for the three APIs' access logs (tests/infra/test_adoption_template.py).
+    assert set(of_type(cfn, "AWS::Logs::LogGroup")) == set(LOG_GROUPS.values()) | {"ApiAccessLogGroup"}
     assert cfn["Parameters"]["LogRetentionDays"]["Default"] == 7
 
 
@@ -228,9 +237,15 @@ def test_secrets_are_noecho_required_and_at_least_16_characters(raw):
     for name in SECRETS:
         parameter = raw["Parameters"][name]
         assert parameter["NoEcho"] is True
-        assert parameter["MinLength"] >= 16
         assert "AllowedPattern" in parameter
-        assert "Default" not in parameter
+        if name in OPTIONAL_SECRETS:
+            # Empty is allowed (generated, or set later); anything else is as strong as a required secret.
+            assert parameter["Default"] == ""
+            assert parameter["AllowedPattern"].startswith("^$|")
+            assert "{16,}" in parameter["AllowedPattern"]
+        else:
+            assert parameter["MinLength"] >= 16
+            assert "Default" not in parameter
     # Any other secret parameter (NoEcho) follows the same rules; an optional one may be left empty.
     for name, parameter in raw["Parameters"].items():
         if parameter.get("NoEcho"):
@@ -253,11 +268,19 @@ def test_failed_jobs_retry_twice_then_park_in_an_encrypted_14_day_queue(cfn):
     assert p["Qualifier"] == "$LATEST"
     assert p["MaximumRetryAttempts"] == 2
     assert p["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["PostCallDeadLetterQueue", "Arn"]}
-    # and the queue where calls wait for their turn at Mem0 (tests/infra/test_wait_queue_template.py)
-    assert set(of_type(cfn, "AWS::SQS::Queue")) == {"PostCallDeadLetterQueue", "PostCallWaitQueue"}
+    # and the queue where calls wait for their turn at Mem0 (tests/infra/test_wait_queue_template.py); the
+    # reconcile schedule has its own (tests/infra/test_reconcile_template.py).
+    assert set(of_type(cfn, "AWS::SQS::Queue")) == {
+        "PostCallDeadLetterQueue",
+        "PostCallWaitQueue",
+        "ReconcileDeadLetterQueue",
+        "RetentionSweepDeadLetterQueue",
+    }
     queue = props(cfn, "PostCallDeadLetterQueue")
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
-    assert queue["SqsManagedSseEnabled"] is True
+    # SQS-managed encryption, or the customer-managed key when KmsKeyArn is set: never unencrypted.
+    assert queue["SqsManagedSseEnabled"] == {"Fn::If": ["HasKmsKey", {"Ref": "AWS::NoValue"}, True]}
+    assert queue["KmsMasterKeyId"] == {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
     # The destination writes with the function's role: exactly one statement allows it.
     sends = [
         s
@@ -305,7 +328,8 @@ def test_interactive_functions_may_only_write_their_logs_and_traces(cfn):
         assert "ManagedPolicyArns" not in role
         by_sid = {s["Sid"]: s for s in statements(cfn, role_id)}
         profiles = {"ReadCallerProfiles"} if function_id == "ClientDataFunction" else {"ReadOwnLineMarks"}
-        assert set(by_sid) == {"WriteOwnLogs", "XRay"} | profiles
+        # Its own secrets and the optional customer-managed key (tests/infra/test_adoption_template.py).
+        assert set(by_sid) == {"WriteOwnLogs", "XRay", "ReadOwnSecrets", "UseStackKey"} | profiles
         assert by_sid["WriteOwnLogs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
         assert by_sid["WriteOwnLogs"]["Resource"] == {"Fn::GetAtt": [LOG_GROUPS[function_id], "Arn"]}
         assert by_sid["XRay"]["_condition"] == "TracingOn"
@@ -329,6 +353,8 @@ def test_post_call_role_holds_exactly_what_the_worker_uses(cfn):
         "WaitForMem0",  # tests/infra/test_wait_queue_template.py
         "WaitQueueEventSource",
         "XRay",
+        "ReadOwnSecrets",  # tests/infra/test_adoption_template.py
+        "UseStackKey",
     }
     dynamodb = by_sid["IdempotencyRecords"]
     assert sorted(dynamodb["Action"]) == sorted(
@@ -360,7 +386,9 @@ def test_alarms_cover_errors_throttles_dead_letters_and_degraded_answers(cfn):
     assert watched("AWS/Lambda", "Errors") == functions
     assert watched("AWS/Lambda", "Throttles") == functions
     queue = ("QueueName", json.dumps({"Fn::GetAtt": ["PostCallDeadLetterQueue", "QueueName"]}), 1)
-    assert watched("AWS/SQS", "ApproximateNumberOfMessagesVisible") == {queue}
+    schedule = ("QueueName", json.dumps({"Fn::GetAtt": ["ReconcileDeadLetterQueue", "QueueName"]}), 1)
+    sweep = ("QueueName", json.dumps({"Fn::GetAtt": ["RetentionSweepDeadLetterQueue", "QueueName"]}), 1)
+    assert watched("AWS/SQS", "ApproximateNumberOfMessagesVisible") == {queue, schedule, sweep}
     waiting = ("QueueName", json.dumps({"Fn::GetAtt": ["PostCallWaitQueue", "QueueName"]}), 2000)
     assert watched("AWS/SQS", "ApproximateNumberOfMessagesDelayed") == {waiting}
     degraded = {("service", json.dumps("client-data"), 5), ("service", json.dumps("retrieve"), 5)}
@@ -456,7 +484,8 @@ def accepts(parameter: dict[str, Any], value: str) -> bool:
 
 
 def example_secret_values() -> dict[str, set[str]]:
-    """Every secret value written in the example configuration and the README, by parameter."""
+    """Every secret value written in the example configuration, the README and the `sam local` environment
+    file, by parameter."""
 
     found: dict[str, set[str]] = {name: set() for name in ENV_NAMES.values()}
     samconfig = tomllib.loads((ROOT / "samconfig.toml.example").read_text(encoding="utf-8"))
@@ -469,6 +498,11 @@ def example_secret_values() -> dict[str, set[str]]:
         name, sep, value = line.lstrip("# ").partition("=")
         if sep and name in ENV_NAMES:
             found[ENV_NAMES[name]].add(value.strip().strip("\"'"))
+    # The plain keys `sam local invoke` is given (the README's --env-vars file; issue 24).
+    local = json.loads((ROOT / "events" / "local-env.json").read_text(encoding="utf-8"))["Parameters"]
+    for name, value in local.items():
+        if name in ENV_NAMES and value:
+            found[ENV_NAMES[name]].add(value)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name, value in re.findall(r"\b(" + "|".join(ENV_NAMES.values()) + r")=(\"[^\"]*\"|\S+)", readme):
         value = value.strip('"')

@@ -29,7 +29,9 @@ def post_call_statements(cfn: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_the_wait_queue_is_encrypted_outlives_any_wait_and_parks_what_fails_three_times(cfn):
     queue = props(cfn, "PostCallWaitQueue")
-    assert queue["SqsManagedSseEnabled"] is True
+    # SQS-managed keys, or the customer-managed key when KmsKeyArn is set
+    assert queue["SqsManagedSseEnabled"] == {"Fn::If": ["HasKmsKey", {"Ref": "AWS::NoValue"}, True]}
+    assert queue["KmsMasterKeyId"] == {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
     assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600  # SQS's maximum
     # Six times the function's timeout (Lambda Developer Guide, "Using Lambda with Amazon SQS")
     assert queue["VisibilityTimeout"] >= 6 * props(cfn, "PostCallFunction")["Timeout"]
@@ -51,8 +53,12 @@ def test_post_call_takes_waited_jobs_one_at_a_time_with_a_concurrency_cap(cfn):
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WaitingJobsConcurrency"}}
     parameter = cfn["Parameters"]["WaitingJobsConcurrency"]
     assert (parameter["MinValue"], parameter["MaxValue"]) == (2, 1000)
-    # And no reserved concurrency on post-call: it would cap the acknowledgement as well
-    assert "ReservedConcurrentExecutions" not in props(cfn, "PostCallFunction")
+    # And no reserved concurrency on post-call unless the operator asks for it (ReservedConcurrency, 0 by
+    # default): it would cap the acknowledgement as well
+    assert cfn["Parameters"]["ReservedConcurrency"]["Default"] == 0
+    assert props(cfn, "PostCallFunction")["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
 
 
 def test_the_role_may_send_to_the_wait_queue_and_poll_it_and_nothing_more(cfn):

@@ -232,9 +232,15 @@ def test_routes_served_equal_the_templates_routes() -> None:
                 handler = functions[target]["Properties"]["Handler"]
                 method = "ANY" if verb == "x-amazon-apigateway-any-method" else verb.upper()
                 deployed.add((method, path, stages[api_id], handler))
-    assert {path for _, path, _, _ in deployed} == {"/client-data", "/retrieve", "/post-call"}
-    # Each path: POST, and ANY for every other method (answered 405 by the function).
-    assert {method for method, _, _, _ in deployed} == {"POST", "ANY"}
+    assert {path for _, path, _, _ in deployed} == {"/client-data", "/retrieve", "/post-call", "/"}
+    # Each path: POST, and ANY for every other method (answered 405 by the function); and GET / on each API,
+    # its health answer (edge/health.py).
+    assert {method for method, path, _, _ in deployed if path != "/"} == {"POST", "ANY"}
+    health = {(method, handler) for method, path, _, handler in deployed if path == "/"}
+    assert health == {("GET", f"{name}.handler.lambda_handler") for name in ("client_data", "retrieve", "post_call")}
+    # One local host serves one of them: the first API's by logical id (ClientDataApi), each API has its own on AWS.
+    others = ("retrieve.handler.lambda_handler", "post_call.handler.lambda_handler")
+    deployed -= {("GET", "/", "Prod", handler) for handler in others}
 
     routes = Template.read().routes()
     assert {(r.method, r.path, r.stage, r.function.handler) for r in routes} == deployed

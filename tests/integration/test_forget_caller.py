@@ -69,14 +69,17 @@ def test_yes_deletes_only_that_callers_memories(remembered, tmp_path, capsys):
     assert "6129782029" not in out + err
 
 
-@pytest.mark.parametrize("answer", ["2029\n", "yes\n", " YES \n"])
+# "y" as well as "yes": what a terminal user types at a yes/no question (issue 24).
+@pytest.mark.parametrize("answer", ["2029\n", "yes\n", " YES \n", "y\n", " Y \n"])
 def test_the_prompt_accepts_the_last_four_digits_or_yes(remembered, tmp_path, monkeypatch, capsys, answer):
     assert run(tmp_path, "6129782029", answer=answer, monkeypatch=monkeypatch) == 0
     assert counts(remembered)[CALLER] == 0
     assert "last 4 digits" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("answer", ["", "\n", "no\n", "y\n", "2028\n", "16129782029\n", "+1 612 978 2029\n"])
+@pytest.mark.parametrize(
+    "answer", ["", "\n", "no\n", "n\n", "yess\n", "ye\n", "2028\n", "16129782029\n", "+1 612 978 2029\n"]
+)
 def test_the_prompt_refuses_anything_else(remembered, tmp_path, monkeypatch, capsys, answer):
     assert run(tmp_path, CALLER, answer=answer, monkeypatch=monkeypatch) == 1
     assert counts(remembered) == {CALLER: 3, OTHER: 2, WEB_USER: 1}

@@ -715,20 +715,29 @@ def seeded_client(client):
 def test_cli_serves_and_exits_cleanly(tmp_path, argv, stop):
     db = tmp_path / "cli.sqlite3"
     env = {**os.environ, "PYTHONPATH": str(REPO / "scripts")}
-    with subprocess.Popen(
-        [sys.executable, *argv, "--port", "0", "--db", str(db), "--api-key", "k", "--extraction-delay", "0.1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    ) as proc:
+    # The stand-in started as from a terminal, where Ctrl-C interrupts it. A shell without job control starts
+    # its background commands with SIGINT ignored, and an ignored signal stays ignored across exec, so a `make
+    # test &` would hand that on and the SIGINT case would hang (issue 24: it failed so in a fresh clone, before
+    # and after this branch). A handled signal is reset to its default by exec: handle it here while starting.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, *argv, "--port", "0", "--db", str(db), "--api-key", "k", "--extraction-delay", "0.1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with proc:
         try:
             url = proc.stdout.readline().strip()
             assert url.startswith("http://127.0.0.1:")
             ping = httpx.get(f"{url}/v1/ping/", headers={"Authorization": "Token k"}, timeout=5)
             assert ping.json()["org_id"] == "local-org"
             proc.send_signal(stop)
-            assert proc.wait(timeout=5) == 0
+            assert proc.wait(timeout=10) == 0
         finally:
             proc.kill()
     assert db.exists()

@@ -244,18 +244,30 @@ def test_load_test_refuses_a_stack_on_the_real_mem0_platform(local_dir, listener
 
 @pytest.fixture
 def deployed(dynamodb_table) -> dict[str, str]:
-    """A stack in moto: the template's outputs, and three functions with their environments."""
+    """A stack in moto: the template's outputs, its secrets in Secrets Manager, and three functions whose
+    environments hold the secrets' ARNs (as template.yaml sets them), not the secrets."""
+    secrets = boto3.client("secretsmanager")
+    arns = {
+        name: secrets.create_secret(Name=f"prod-{name.lower()}", SecretString=value)["ARN"]
+        for name, value in {
+            "ELEVENLABS_WORKSPACE_KEY": "deployed-ws-key-1,deployed-ws-key-0",
+            "ELEVENLABS_HMAC_KEY": "deployed-hmac-key-1",
+            "MEM0_API_KEY": "m0-deployed",
+        }.items()
+    }
     iam = boto3.client("iam")
     role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("handler.py", "def lambda_handler(event, context):\n    return {}\n")
+    arn_of = {f"{name}_SECRET_ARN": arn for name, arn in arns.items()}
     environments = {
-        "client-data": {"ELEVENLABS_WORKSPACE_KEY": "deployed-ws-key-1,deployed-ws-key-0"},
-        "retrieve": {"ELEVENLABS_WORKSPACE_KEY": "deployed-ws-key-1"},
+        "client-data": {k: arn_of[k] for k in ("ELEVENLABS_WORKSPACE_KEY_SECRET_ARN", "MEM0_API_KEY_SECRET_ARN")},
+        "retrieve": {k: arn_of[k] for k in ("ELEVENLABS_WORKSPACE_KEY_SECRET_ARN", "MEM0_API_KEY_SECRET_ARN")},
         "post-call": {
-            "ELEVENLABS_HMAC_KEY": "deployed-hmac-key-1",
-            "MEM0_API_KEY": "m0-deployed",
+            "ELEVENLABS_HMAC_KEY_SECRET_ARN": arn_of["ELEVENLABS_HMAC_KEY_SECRET_ARN"],
+            "MEM0_API_KEY_SECRET_ARN": arn_of["MEM0_API_KEY_SECRET_ARN"],
+            "ELEVENLABS_API_KEY_SECRET_ARN": "",
             "MEM0_HOST": "https://mem0.example",
             "IDEMPOTENCY_TABLE": "prod-idempotency",
             "POWERTOOLS_SERVICE_NAME": "post-call",
@@ -276,6 +288,7 @@ def deployed(dynamodb_table) -> dict[str, str]:
         outputs[stackfind.FUNCTION_OUTPUTS[route]] = name
         outputs[stackfind.URL_OUTPUTS[route]] = f"https://api-{route}.example/Prod/{route}"
     outputs["PostCallDeadLetterQueueUrl"] = "https://sqs.example/dlq"
+    outputs |= {stackfind.SECRET_OUTPUTS[name]: arn for name, arn in arns.items()}
     template = {
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
@@ -291,14 +304,37 @@ def test_a_deployed_stack_gives_its_urls_keys_and_worker_settings(deployed, monk
     assert target.url("post-call") == "https://api-post-call.example/Prod/post-call"
     assert target.secret("ELEVENLABS_WORKSPACE_KEY") == "deployed-ws-key-1,deployed-ws-key-0"
     assert target.secret("ELEVENLABS_HMAC_KEY") == "deployed-hmac-key-1"
+    assert target.secret("ELEVENLABS_API_KEY") == ""  # optional, not set: the stack has no output for it
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:9")  # left over from a local run
     target.apply()
-    # The deployed worker's settings win over the shell's; Lambda-only variables are not copied.
+    # The deployed worker's settings win over the shell's; Lambda-only variables are not copied; the keys
+    # come from Secrets Manager and the ARNs stay behind (this process reads no secret store itself).
     assert os.environ["MEM0_API_KEY"] == "m0-deployed"
+    assert not [name for name in os.environ if name.endswith("_SECRET_ARN")]
     assert os.environ["IDEMPOTENCY_TABLE"] == "prod-idempotency"
     assert "AWS_ENDPOINT_URL_LAMBDA" not in os.environ
     assert os.environ.get("POWERTOOLS_SERVICE_NAME") != "post-call"
     assert os.environ.get("MEM0_DIR") != "/tmp/.mem0"
+
+
+def test_the_keys_come_from_the_secret_store_not_the_function_configuration(deployed):
+    # Given a deployed stack whose functions' environment holds only ARNs, When its keys are read,
+    # Then each is the secret's current value, read from Secrets Manager: a rotated key shows at once.
+    target = stackfind.resolve(stackfind_args(stack="prod", region="us-east-1"), announce=False)
+    assert "ELEVENLABS_HMAC_KEY" not in target.function_environment("post-call")
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=deployed[stackfind.SECRET_OUTPUTS["ELEVENLABS_HMAC_KEY"]], SecretString="rotated-hmac-key-2"
+    )
+    assert target.secret("ELEVENLABS_HMAC_KEY") == "rotated-hmac-key-2"
+
+
+def test_a_stack_older_than_the_secret_store_is_one_clear_line(deployed):
+    # Given a stack deployed before 1.0.0 (no secret outputs), When a script asks for a key,
+    # Then it is told to deploy again, not handed a configuration value.
+    target = stackfind.resolve(stackfind_args(stack="prod", region="us-east-1"), announce=False)
+    target.outputs = {k: v for k, v in target.outputs.items() if not k.endswith("SecretArn")}
+    with pytest.raises(stackfind.TargetError, match=r"predates 1\.0\.0"):
+        target.secret("ELEVENLABS_WORKSPACE_KEY")
 
 
 def test_simulate_call_takes_a_deployed_stacks_urls_and_keys(deployed):

@@ -190,7 +190,7 @@ def test_reconcile_skips_silent_list_items_without_fetching_and_fetches_the_rest
         dry_run=False,
         source="schedule",
         context=LambdaContext(),
-        settings=reconcile.get_settings(),
+        settings=reconcile.secret_store.current(),
         now=now,
     )
     # Then the silent conversation was never fetched, the others were, and pages ask for at most 100

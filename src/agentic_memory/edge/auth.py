@@ -7,6 +7,11 @@ them), so a secret can never contain a comma. A secret with a comma in it would 
 pieces, each accepted on its own; to keep that, or any other short secret, from weakening the check,
 every configured secret must be at least ``MIN_SECRET_CHARS`` (16) characters long. If one is shorter,
 the endpoint fails closed as if no secret were set, and the log names the variable (never the value).
+
+On AWS the secrets come from Secrets Manager (``stores.secret_store``): a request that fails the check has
+the secret read again (at most every 30 s) and checked once more, so a key rotated with
+scripts/stack_secret.py works from its first use. The stack's placeholder for a secret not set yet
+(``config.SECRET_PLACEHOLDER_PREFIX``) is refused like a missing secret, with a log line saying how to set it.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from agentic_memory.config import get_settings
-from agentic_memory.edge.http import parse_json_object, parse_request
+from agentic_memory.config import SECRET_PLACEHOLDER_PREFIX
+from agentic_memory.edge.http import Request, parse_json_object, parse_request
 from agentic_memory.errors import Unauthorized
 from agentic_memory.observability import Metric, count, logger
+from agentic_memory.stores import secret_store
 
 WORKSPACE_KEY_HEADER = "x-workspace-key"
 SIGNATURE_HEADER = "elevenlabs-signature"
+# What the post-call acknowledgement reads from the secret store: its webhook secret only.
+WEBHOOK_SECRET = ("ELEVENLABS_HMAC_KEY",)
 
 # ElevenLabs' Python SDK (on-premise PostCallWebhookConfig) documents a 16-character minimum for the
 # webhook secret (platform-notes/elevenlabs.md, SDK section); we hold the workspace key to the same floor.
@@ -44,6 +52,13 @@ def _usable(variable: str, secrets: Sequence[str]) -> bool:
     """True when ``secrets`` may be used; otherwise log once per container why not, naming only ``variable``."""
     if not secrets:
         _warn_once(variable, f"{variable} is not set: every request is refused until it is")
+        return False
+    if any(secret.lower().startswith(SECRET_PLACEHOLDER_PREFIX) for secret in secrets):
+        _warn_once(
+            f"{variable}:placeholder",
+            f"{variable} still holds the stack's placeholder: every request is refused until it is set"
+            f" (scripts/stack_secret.py --stack NAME set {'hmac' if 'HMAC' in variable else 'workspace'})",
+        )
         return False
     short = [position for position, secret in enumerate(secrets, 1) if len(secret) < MIN_SECRET_CHARS]
     if short:
@@ -145,11 +160,39 @@ def authorized_json(event: Any) -> dict[str, Any]:
     """The JSON object of a ``client_data`` or ``retrieve`` request (an API Gateway HTTP API event),
     checked in the order that leaks least to an unauthenticated caller: size, workspace key, then JSON.
     Raises ``PayloadTooLarge``, ``Unauthorized`` (counted as ``AuthRejected``) or ``BadRequest``."""
-    settings = get_settings()
+    settings = secret_store.current()
     request = parse_request(event, max_body_bytes=settings.max_body_bytes)
+    presented = request.header(WORKSPACE_KEY_HEADER)
     try:
-        check_workspace_key(request.header(WORKSPACE_KEY_HEADER), settings.workspace_keys)
+        try:
+            check_workspace_key(presented, settings.workspace_keys)
+        except Unauthorized:
+            # A key rotated in the secret store since it was read: read it again (rate-limited), check once more.
+            if not secret_store.refresh("ELEVENLABS_WORKSPACE_KEY", settings):
+                raise
+            check_workspace_key(presented, secret_store.current().workspace_keys)
     except Unauthorized:
         count(Metric.AUTH_REJECTED)
         raise
     return parse_json_object(request)
+
+
+def verify_webhook(request: Request, *, tolerance_seconds: int) -> None:
+    """``verify_signature`` of a post-call request against the configured webhook secrets
+    (``Settings.hmac_keys``, from the secret store on AWS), read again once when it fails, as
+    ``authorized_json`` does for the workspace key. Raises ``Unauthorized``."""
+    header, body = request.header(SIGNATURE_HEADER), request.body
+    secrets = secret_store.current(only=WEBHOOK_SECRET).hmac_keys
+    try:
+        verify_signature(header, body, secrets, tolerance_seconds=tolerance_seconds)
+    except Unauthorized:
+        if not secret_store.refresh("ELEVENLABS_HMAC_KEY"):
+            raise
+        secrets = secret_store.current(only=WEBHOOK_SECRET).hmac_keys
+        verify_signature(header, body, secrets, tolerance_seconds=tolerance_seconds)
+
+
+def prepare_webhook_secret() -> None:
+    """Read the post-call webhook's secret now (the handler's init phase) rather than on the first delivery;
+    the Mem0 key is left for the worker. Never raises."""
+    secret_store.current(only=WEBHOOK_SECRET)

@@ -22,6 +22,7 @@ from agentic_memory.domain.own_lines import OwnLines
 from agentic_memory.domain.profile import remembered as remembered_from_profile
 from agentic_memory.domain.remembered import Remembered, from_records
 from agentic_memory.domain.scope import app_id_for
+from agentic_memory.edge import health
 from agentic_memory.edge.auth import authorized_json
 from agentic_memory.edge.http import json_response, respond
 from agentic_memory.edge.requests import InitiationRequest, parse
@@ -110,6 +111,8 @@ def handle(event: Any) -> dict[str, Any]:
     ``dynamic_variables.VARIABLES`` (and ``user_id``, the caller's identity, with ``SEND_USER_ID``), and the
     ``x-memory-source`` header (``profile``, ``mem0`` or ``none``).
     Always 200 once authenticated and well-formed; 400/401/405/413 JSON errors otherwise."""
+    if health.is_health_check(event):  # GET /: no key, no store (edge/health.py)
+        return health.answer("client-data")
 
     def work() -> dict[str, Any]:
         started = time.monotonic()

@@ -14,7 +14,7 @@ from agentic_memory.config import get_settings
 from agentic_memory.domain import answering_machine
 from agentic_memory.domain.conversation import TRANSCRIPTION, PostCallEnvelope, TranscriptionData
 from agentic_memory.domain.job import NotRemembered, job_for_conversation
-from agentic_memory.edge import auth
+from agentic_memory.edge import auth, health
 from agentic_memory.edge.http import json_response, parse_json_object, parse_request, respond
 from agentic_memory.edge.requests import parse
 from agentic_memory.errors import DispatchFailed, Unauthorized
@@ -22,21 +22,23 @@ from agentic_memory.observability import Metric, count, count_intake, logger, ma
 from agentic_memory.stores import lambda_invoke, snapstart  # noqa: F401  (snapstart: the hook)
 
 
+def prepare() -> None:
+    """Init-phase work: the webhook secret read from the secret store (nothing without one). Never raises."""
+    auth.prepare_webhook_secret()
+
+
 def handle(event: Any, context: Any) -> dict[str, Any]:
     """One webhook delivery (an API Gateway HTTP API event) -> ``{"status": "accepted", "conversation_id"}``
     once the job is queued for ``context.function_name``, ``{"status": "ignored", "reason"}`` for a signed
     payload we do not act on (both 200); 400/401/405/413 for bad input; 500 when the job could not be queued."""
+    if health.is_health_check(event):  # GET /: no key, no store (edge/health.py)
+        return health.answer("post-call")
 
     def work() -> dict[str, Any]:
         settings = get_settings()
         request = parse_request(event, max_body_bytes=settings.max_post_call_body_bytes)
         try:
-            auth.verify_signature(
-                request.header(auth.SIGNATURE_HEADER),
-                request.body,
-                settings.hmac_keys,
-                tolerance_seconds=settings.signature_tolerance_seconds,
-            )
+            auth.verify_webhook(request, tolerance_seconds=settings.signature_tolerance_seconds)
         except Unauthorized:
             count(Metric.SIGNATURE_REJECTED)
             raise

@@ -15,19 +15,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agentic_memory.config import Settings, get_settings
+from agentic_memory.config import Settings
 from agentic_memory.domain import agents, identity
 from agentic_memory.domain.dynamic_variables import quote
 from agentic_memory.domain.own_lines import OwnLines
 from agentic_memory.domain.scope import app_id_for
 from agentic_memory.domain.text import CONVERSATION_ID
+from agentic_memory.edge import health
 from agentic_memory.edge.auth import authorized_json
 from agentic_memory.edge.http import json_response, respond
 from agentic_memory.edge.requests import RetrieveRequest, parse
 from agentic_memory.edge.requests import prepare as prepare_model
 from agentic_memory.errors import Unavailable
 from agentic_memory.observability import Metric, count, logger, mask_caller
-from agentic_memory.stores import deadline, mem0, profile_reader, snapstart  # noqa: F401  (snapstart: the hook)
+from agentic_memory.stores import deadline, mem0, profile_reader, secret_store, snapstart  # noqa: F401  (snapstart: the hook)
 
 MAX_QUERY_CHARS = 500
 MAX_MEMORY_CHARS = 300
@@ -110,10 +111,12 @@ def own_lines(request: RetrieveRequest, settings: Settings, seconds: float) -> O
 def handle(event: Any) -> dict[str, Any]:
     """One tool call (an API Gateway HTTP API event) -> ``{"memories": [sentence, ...]}`` and, when there are
     none, ``"note"``: why. 200 once authenticated and well-formed; 400/401/405/413 JSON errors otherwise."""
+    if health.is_health_check(event):  # GET /: no key, no store (edge/health.py)
+        return health.answer("retrieve")
 
     def work() -> dict[str, Any]:
         started = time.monotonic()
-        settings = get_settings()
+        settings = secret_store.current()  # the ElevenLabs API key (web callers) may live in the secret store
         request = parse(RetrieveRequest, authorized_json(event), "retrieve request")
         until = started + settings.interactive_timeout  # one deadline for every read below
         if not agents.memory_enabled(request.agent_id, settings):

@@ -33,7 +33,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
-from agentic_memory.config import get_settings
+from agentic_memory.stores import secret_store
 
 LIST_PATH = "/v1/convai/conversations"
 PHONE_NUMBERS_PATH = "/v1/convai/phone-numbers"
@@ -130,7 +130,7 @@ def _request(
     sleep: Callable[[float], None],
     allow_list: bool = False,
 ) -> Any:
-    settings = get_settings()
+    settings = secret_store.current()  # the API key lives in the secret store on AWS
     if not settings.elevenlabs_api_key:
         raise NotConfigured("ELEVENLABS_API_KEY is not set")
     import httpx

@@ -33,7 +33,7 @@ from agentic_memory.domain.identity import is_identity
 from agentic_memory.domain.remembered import MemoryRecord
 from agentic_memory.errors import MemoryUnavailable
 from agentic_memory.observability import logger, mem0_call
-from agentic_memory.stores import deadline, mem0_loader
+from agentic_memory.stores import deadline, mem0_loader, secret_store
 
 
 def _prepare_environment(settings: Settings) -> None:
@@ -333,6 +333,8 @@ class MemoryStore:
 
 
 _clients: dict[str, MemoryStore] = {}
+# The Mem0 key each client was built with: a key rotated in the secret store builds a new client.
+_built_with: dict[str, str | None] = {}
 _lock = threading.Lock()
 
 
@@ -369,16 +371,21 @@ def _build(settings: Settings, timeout: float) -> MemoryStore:
 
 
 def get_store(profile: str = "interactive") -> MemoryStore:
-    """The container's store for ``profile``: "interactive" (callers waiting) or "worker"."""
+    """The container's store for ``profile``: "interactive" (callers waiting) or "worker". Built again when
+    the Mem0 key in the secret store changed since (``stores.secret_store``)."""
+    settings = secret_store.current()
     store = _clients.get(profile)
-    if store is None:
+    if store is None or _built_with.get(profile) != settings.mem0_api_key:
         with _lock:
             store = _clients.get(profile)
-            if store is None:
-                settings = get_settings()
+            if store is None or _built_with.get(profile) != settings.mem0_api_key:
                 timeout = settings.interactive_timeout if profile == "interactive" else settings.worker_timeout
                 with mem0_call("connect"):
-                    store = _clients[profile] = _build(settings, timeout)
+                    fresh = _build(settings, timeout)
+                old, store = _clients.get(profile), fresh
+                _clients[profile], _built_with[profile] = fresh, settings.mem0_api_key
+                if old is not None and getattr(old._client, "client", None) is not None:
+                    old._client.client.close()
     return store
 
 
@@ -390,6 +397,7 @@ def reset_clients() -> None:
             if http is not None:
                 http.close()
         _clients.clear()
+        _built_with.clear()
 
 
 def _retry_delay(error: Exception, attempt: int) -> float | None:
@@ -472,7 +480,7 @@ def preload() -> None:
     Called at a handler's import, so the cost lands in Lambda's init phase; never raises.
     """
     try:
-        if get_settings().mem0_api_key:
+        if secret_store.current().mem0_api_key:
             get_store("interactive")
     except Exception:  # the request path reports the problem; init must not fail
         return

@@ -24,6 +24,8 @@ RESETS = (
     ("agentic_memory.stores.profile_reader", "reset"),
     ("agentic_memory.stores.profile_table", "reset"),
     ("agentic_memory.stores.conversations_api", "reset_client"),
+    # Secrets read before the snapshot may have been rotated since: read again on first use.
+    ("agentic_memory.stores.secret_store", "reset"),
 )
 _registered: list[bool] = []
 

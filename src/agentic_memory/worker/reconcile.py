@@ -46,14 +46,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
-from agentic_memory.config import Settings, get_settings
+from agentic_memory.config import Settings
 from agentic_memory.domain import agents, identity, own_lines
 from agentic_memory.domain.conversation import TranscriptionData
 from agentic_memory.domain.job import AGENT_NOT_ENABLED, NotRemembered, job_for_conversation
 from agentic_memory.errors import AppError
 from agentic_memory.observability import Metric, count, count_intake, logger, mask_caller
 from agentic_memory.stores import conversations_api as conversations
-from agentic_memory.stores import idempotency, line_marks, mem0
+from agentic_memory.stores import idempotency, line_marks, mem0, secret_store
 from agentic_memory.worker.job_runner import run_job
 
 SCHEDULED_SOURCE = "aws.events"
@@ -136,7 +136,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The post-call function's entry for a reconcile event; returns ``Outcome.as_dict()``. Never raises:
     a failed run is logged and counted (``ReconcileFailed``) and the next scheduled run tries again,
     rather than Lambda retrying the event and parking it among the dead-letter jobs."""
-    settings = get_settings()
+    settings = secret_store.current()  # the ElevenLabs API key lives in the secret store on AWS
     if not settings.elevenlabs_api_key:
         logger.info("reconcile skipped: ELEVENLABS_API_KEY is not set")
         return Outcome(status="disabled").as_dict()
