@@ -44,7 +44,7 @@ if str(ROOT / "scripts") not in sys.path:
 
 import stackfind  # noqa: E402
 
-WINDOW_KIND = "reconcile_window"  # agentic_memory.worker.reconcile.WINDOW_KIND
+WINDOW_KIND = "reconcile_window"  # agentic_memory.worker.events.WINDOW_KIND
 SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 CHECKPOINT_DIR = ROOT / ".local" / "backfill"
 COUNTED = (

@@ -93,13 +93,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2 if "MEM0_API_KEY" in str(exc) else 1
+    return write_document(document, args.output, masked)
+
+
+def write_document(document: dict, output: str | None, masked: str) -> int:
+    """Write an export ``document`` as JSON to ``output`` (``-``: standard output; unset: a new
+    ``caller-export-<UTC time>.json`` readable by its owner only) and say what it holds, the caller masked.
+    Returns the exit status (0). Shared by this script and ``memory_admin.py export``."""
     text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     counts = ", ".join(f"{name} {number}" for name, number in document["counts"].items())
-    if args.output == "-":
+    if output == "-":
         sys.stdout.write(text)
         print(f"{masked}: {counts}", file=sys.stderr)
         return 0
-    path = Path(args.output or f"caller-export-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json")
+    path = Path(output or f"caller-export-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json")
     write_private(path, text)
     print(f"{masked}: {counts}; written to {path} (readable by you only)")
     return 0

@@ -29,7 +29,6 @@ import json
 import os
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -222,19 +221,9 @@ def run(admin: Any, args: argparse.Namespace) -> int:
 
 
 def export(admin: Any, identity: str, masked: str, args: argparse.Namespace) -> int:
-    from export_caller import write_private
+    from export_caller import write_document
 
-    document = admin.export(identity)
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    counts = ", ".join(f"{name} {number}" for name, number in document["counts"].items())
-    if args.output == "-":
-        sys.stdout.write(text)
-        print(f"{masked}: {counts}", file=sys.stderr)
-        return 0
-    path = Path(args.output or f"caller-export-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json")
-    write_private(path, text)
-    print(f"{masked}: {counts}; written to {path} (readable by you only)")
-    return 0
+    return write_document(admin.export(identity), args.output, masked)
 
 
 def sweep(target: Any, args: argparse.Namespace) -> int:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
 import json
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from agentic_memory.edge.auth import sign
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -57,7 +57,12 @@ def http_event(
 
 
 def signed_headers(body: bytes, *, key: str = HMAC_KEY, timestamp: int | None = None) -> dict[str, str]:
-    return {"elevenlabs-signature": sign(body, key, int(time.time()) if timestamp is None else timestamp)}
+    """The header ElevenLabs sends with a post-call webhook: ``t=<unix seconds>,v0=<hex HMAC-SHA256 of
+    "t.body">`` (DESIGN.md 3.3). Computed here, not with the product's own signer, so the tests check that
+    signer against an independent one (and the benchmark can build events for any revision's code)."""
+    moment = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(key.encode(), f"{moment}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"elevenlabs-signature": f"t={moment},v0={digest}"}
 
 
 def post_call_body(**overrides: Any) -> bytes:

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from agentic_memory.observability import Metric
-from agentic_memory.worker import retention_sweep
+from agentic_memory.worker import events
 from tests.infra.test_reconcile_template import deployed, invokers_of_post_call
 
 
@@ -40,7 +40,7 @@ def test_the_sweep_runs_every_15_minutes_whatever_the_parameters_say(cfn):
     [target] = spec["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": ["PostCallFunction", "Arn"]}
     # And the event it sends is the one the handler routes to the sweep
-    assert retention_sweep.is_sweep_event(json.loads(target["Input"]))
+    assert events.is_sweep_event(json.loads(target["Input"]))
     permission = props(cfn, "RetentionSweepSchedulePermission")
     assert permission["SourceArn"] == {"Fn::GetAtt": ["RetentionSweepSchedule", "Arn"]}
     assert permission["Principal"] == "events.amazonaws.com"

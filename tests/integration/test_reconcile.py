@@ -13,7 +13,7 @@ import pytest
 from agentic_memory.config import get_settings
 from agentic_memory.observability import logger
 from agentic_memory.stores import idempotency
-from agentic_memory.worker import reconcile
+from agentic_memory.worker import events, reconcile
 from post_call.handler import lambda_handler
 from tests.support import CALLER, LambdaContext, finished_conversation, http_event, post_call_body, signed_headers
 
@@ -279,7 +279,7 @@ def test_recovered_calls_are_counted_and_logs_hold_no_number_or_transcript(stack
     ],
 )
 def test_only_schedules_and_windows_are_reconcile_events(event, expected):
-    assert reconcile.is_reconcile_event(event) is expected
+    assert events.is_reconcile_event(event) is expected
 
 
 @pytest.mark.parametrize(

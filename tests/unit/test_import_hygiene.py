@@ -315,6 +315,10 @@ def test_the_webhook_acknowledges_without_the_aws_sdk_or_mem0(run):
     assert "httpx_auth" in report["modules"]
     assert aws_sdk_modules(report["modules"]) == []
     assert "mem0.client.main" not in report["modules"]  # only the worker needs mem0
+    # and none of the worker's modules: they load with the first event of the function's own (worker.events)
+    assert sorted(m for m in report["modules"] if m.startswith("agentic_memory.worker.")) == [
+        "agentic_memory.worker.events"
+    ]
 
 
 def test_the_webhook_falls_back_to_boto3_without_credentials_in_the_environment(run, servers):

@@ -90,8 +90,11 @@ def update(job: Job, mem0: Mem0Snapshot | None = None, *, verbatim: int = 0, set
     errors (boto3 has retried the passing ones) and ``ProfileConflict``: the job then fails and Lambda
     retries it, which is safe because the memory writes are idempotent and so is this.
     """
-    return _rewrite(
-        job.caller_id, job.app_id, lambda current: merge(current, job, mem0, verbatim=verbatim), settings=settings
+    return rewrite(
+        job.caller_id,
+        job.app_id,
+        lambda current: _written(merge(current, job, mem0, verbatim=verbatim)),
+        settings=settings,
     )
 
 
@@ -99,63 +102,12 @@ def remove_call(caller: str, app_id: str | None, conversation_id: str, *, settin
     """Take the call ``conversation_id`` out of ``caller``'s profile (``profile.without_call``: an answering
     machine took it): ``"written"``, ``"unchanged"`` (the profile holds nothing of it, or there is none) or
     ``"disabled"``. The same optimistic concurrency and errors as ``update``."""
-    return _rewrite(caller, app_id, lambda current: without_call(current, conversation_id), settings=settings)
+    return rewrite(caller, app_id, lambda current: _written(without_call(current, conversation_id)), settings=settings)
 
 
-def _rewrite(
-    caller: str,
-    app_id: str | None,
-    change: Callable[[ProfileState | None], ProfileState | None],
-    *,
-    settings: Settings | None = None,
-) -> str:
-    settings = settings or get_settings()
-    table = _table(settings)
-    if not table:
-        return "disabled"
-    client = aws_clients.client("dynamodb")
-    key = item_key(caller, app_id)
-    for attempt in range(MAX_WRITE_ATTEMPTS):
-        found = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
-        now = time.time()
-        current = _state(found, now)
-        merged = change(current)
-        if merged is None:
-            return "unchanged"
-        version = int(found["version"]["N"]) if found and "version" in found else 0
-        item = {name: value for name, value in (found or {}).items() if name not in MANAGED}
-        item |= {
-            **key,
-            "kind": {"S": KIND_PROFILE},
-            "version": {"N": str(version + 1)},
-            "doc": {"S": dump(merged.doc)},
-            "calls_seen": {"S": dump(merged.seen)},
-        }
-        if merged.doc.get("last"):
-            item["last_started"] = {"N": str(int(merged.doc["last"]["started"]))}
-        if merged.doc.get("expires_at"):
-            item["expires_at"] = {"N": str(int(merged.doc["expires_at"]))}
-        condition: dict[str, Any]
-        if found is None:
-            condition = {"ConditionExpression": "attribute_not_exists(pk)"}
-        elif "version" not in found:
-            condition = {"ConditionExpression": "attribute_not_exists(version)"}
-        else:
-            condition = {
-                "ConditionExpression": "version = :read",
-                "ExpressionAttributeValues": {":read": {"N": str(version)}},
-            }
-        try:
-            client.put_item(TableName=table, Item=item, **condition)
-        except Exception as error:
-            if not _is_conflict(error):
-                raise
-            logger.info("profile changed meanwhile; merging again", extra={"attempt": attempt + 1})
-            # Jitter so racing jobs part ways; not security, so the standard generator is right here.
-            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # nosec B311
-            continue
-        return "written"
-    raise ProfileConflict(f"the profile kept changing during {MAX_WRITE_ATTEMPTS} attempts")
+def _written(state: ProfileState | None) -> tuple[str, ProfileState | None]:
+    """A pure change's result as ``rewrite`` takes it: ``None`` changes nothing."""
+    return ("unchanged", None) if state is None else ("written", state)
 
 
 def counts_call(job: Job, *, settings: Settings | None = None) -> bool:
@@ -249,6 +201,8 @@ def rewrite(
         except Exception as error:
             if not _is_conflict(error):
                 raise
+            logger.info("profile changed meanwhile; changing it again", extra={"attempt": attempt + 1})
+            # Jitter so racing jobs part ways; not security, so the standard generator is right here.
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # nosec B311
             continue
         return outcome

@@ -21,18 +21,6 @@ from agentic_memory.observability import Metric, count, logger
 from agentic_memory.stores import lambda_invoke
 from agentic_memory.worker import job_runner
 
-SQS_SOURCE = "aws:sqs"
-
-
-def is_queue_event(event: Any) -> bool:
-    """Whether ``event`` is Lambda's SQS event (every record from ``aws:sqs``)."""
-    records = event.get("Records") if isinstance(event, dict) else None
-    return (
-        isinstance(records, list)
-        and bool(records)
-        and all(isinstance(r, dict) and r.get("eventSource") == SQS_SOURCE for r in records)
-    )
-
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Run each queued job (``job_runner.run_job``); returns ``{"batchItemFailures": [{"itemIdentifier": id}]}``

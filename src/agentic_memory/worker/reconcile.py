@@ -54,11 +54,9 @@ from agentic_memory.errors import AppError
 from agentic_memory.observability import Metric, count, count_intake, logger, mask_caller
 from agentic_memory.stores import conversations_api as conversations
 from agentic_memory.stores import idempotency, line_marks, mem0, secret_store
+from agentic_memory.worker.events import WINDOW_KIND
 from agentic_memory.worker.job_runner import run_job
 
-SCHEDULED_SOURCE = "aws.events"
-SCHEDULED_DETAIL_TYPE = "Scheduled Event"
-WINDOW_KIND = "reconcile_window"
 FINISHED = "done"
 NOT_YET = frozenset({"initiated", "in-progress", "processing"})
 SETTLE_SECONDS = 300  # a conversation that ended more recently may still be on its webhook's path
@@ -121,15 +119,6 @@ class _Stop(Exception):
     def __init__(self, status: str, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.status, self.reason, self.retry_after = status, reason, retry_after
-
-
-def is_reconcile_event(event: Any) -> bool:
-    """An EventBridge scheduled event (``{"source": "aws.events", "detail-type": "Scheduled Event"}``,
-    EventBridge's documented shape) or a backfill window (``{"kind": "reconcile_window", ...}``)."""
-    if not isinstance(event, dict):
-        return False
-    scheduled = event.get("source") == SCHEDULED_SOURCE and event.get("detail-type") == SCHEDULED_DETAIL_TYPE
-    return scheduled or event.get("kind") == WINDOW_KIND
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:

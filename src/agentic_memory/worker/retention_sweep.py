@@ -45,18 +45,11 @@ from agentic_memory.domain.retention import CALL, OVERDUE_SECONDS, SETTLE_SECOND
 from agentic_memory.observability import Metric, count, logger, mask_caller
 from agentic_memory.stores import audit_log, mem0, profile_table, retention_ledger
 
-SWEEP_KIND = "retention_sweep"
 SWEEPER = "retention-sweep"
 MIN_RESERVE_SECONDS = 5.0
 MAX_ERRORS = 5
 MAX_LISTED_FAILURES = 20
 DELETE_WORKERS = 4
-
-
-def is_sweep_event(event: Any) -> bool:
-    """The sweep's scheduled event: ``{"kind": "retention_sweep"}``, the constant input of its EventBridge rule
-    (template.yaml), or the same sent by ``scripts/memory_admin.py sweep``."""
-    return isinstance(event, dict) and event.get("kind") == SWEEP_KIND
 
 
 def record_due(job: Job, *, now: int | None = None, settings: Settings | None = None) -> bool:
