@@ -23,10 +23,9 @@ propagate: the job fails and Lambda retries it.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from agentic_memory.config import get_settings
-from agentic_memory.stores import aws_clients
+from agentic_memory.stores import aws_clients, idempotency
 
 MACHINE_PREFIX = "agentic-memory#machine#"
 CALL_PREFIX = "agentic-memory#call#"
@@ -35,74 +34,42 @@ CALL_EXPIRY_SECONDS = 2 * 86400  # the verdict comes during the call or soon aft
 SHARED = "-"  # the scope attribute of the shared memory scope (app_id None)
 
 
-def _table() -> str | None:
-    return get_settings().idempotency_table
-
-
-def _get(table: str, key: str) -> dict[str, Any] | None:
-    found = aws_clients.client("dynamodb").get_item(TableName=table, Key={"id": {"S": key}}, ConsistentRead=True)
-    item = found.get("Item")
-    expiration = (item or {}).get("expiration", {}).get("N")
-    if item is None or (expiration is not None and int(expiration) <= time.time()):
-        return None  # DynamoDB deletes expired items only eventually
-    return item
-
-
 def note_machine(conversation_id: str, verdict: str) -> bool:
     """Record that a machine took ``conversation_id`` (Twilio's ``verdict``). ``False`` without a table."""
-    table = _table()
-    if not table:
-        return False
-    now = int(time.time())
-    aws_clients.client("dynamodb").put_item(
-        TableName=table,
-        Item={
-            "id": {"S": MACHINE_PREFIX + conversation_id},
-            "expiration": {"N": str(now + MACHINE_EXPIRY_SECONDS)},
-            "status": {"S": "MACHINE"},
-            "verdict": {"S": verdict[:40]},
-            "noted_at": {"N": str(now)},
-        },
+    written = idempotency.put_marker(
+        MACHINE_PREFIX + conversation_id,
+        expires_in=MACHINE_EXPIRY_SECONDS,
+        status="MACHINE",
+        attributes={"verdict": {"S": verdict[:40]}, "noted_at": {"N": str(int(time.time()))}},
     )
-    return True
+    return written is not None
 
 
 def machine_verdict(conversation_id: str) -> str | None:
     """The machine verdict recorded for ``conversation_id``, or ``None`` (none, or no table)."""
-    table = _table()
-    if not table:
-        return None
-    item = _get(table, MACHINE_PREFIX + conversation_id)
+    item = idempotency.get_marker(MACHINE_PREFIX + conversation_id)
     return (item.get("verdict", {}).get("S") or "machine") if item else None
 
 
 def note_written(conversation_id: str, caller_id: str, app_id: str | None) -> bool:
     """Record that this call's memories are being written for ``caller_id`` in ``app_id``'s scope.
     ``False`` without a table."""
-    table = _table()
-    if not table:
-        return False
-    now = int(time.time())
-    aws_clients.client("dynamodb").put_item(
-        TableName=table,
-        Item={
-            "id": {"S": CALL_PREFIX + conversation_id},
-            "expiration": {"N": str(now + CALL_EXPIRY_SECONDS)},
-            "status": {"S": "WRITTEN"},
+    written = idempotency.put_marker(
+        CALL_PREFIX + conversation_id,
+        expires_in=CALL_EXPIRY_SECONDS,
+        status="WRITTEN",
+        attributes={
             "caller": {"S": caller_id},
             "scope": {"S": SHARED if app_id is None else app_id},
-            "written_at": {"N": str(now)},
+            "written_at": {"N": str(int(time.time()))},
         },
     )
-    return True
+    return written is not None
 
 
 def written_call(conversation_id: str) -> tuple[str, str | None, int] | None:
     """``(caller, app_id, written_at unix seconds)`` of the call whose memories were written, or ``None``."""
-    table = _table()
-    if not table:
-        return None
-    item = _get(table, CALL_PREFIX + conversation_id)
+    item = idempotency.get_marker(CALL_PREFIX + conversation_id)
     if item is None or "caller" not in item:
         return None
     scope = item.get("scope", {}).get("S", SHARED)
@@ -111,6 +78,6 @@ def written_call(conversation_id: str) -> tuple[str, str | None, int] | None:
 
 def forget_written(conversation_id: str) -> None:
     """Delete the written record (the caller's identity goes with it)."""
-    table = _table()
+    table = get_settings().idempotency_table
     if table:
         aws_clients.client("dynamodb").delete_item(TableName=table, Key={"id": {"S": CALL_PREFIX + conversation_id}})

@@ -84,51 +84,76 @@ def in_progress(error: Exception) -> bool:
     return isinstance(error, IdempotencyAlreadyInProgressError)
 
 
+def put_marker(
+    marker_id: str,
+    *,
+    expires_in: int,
+    status: str,
+    attributes: dict[str, Any] | None = None,
+    return_old: bool = False,
+) -> dict[str, Any] | None:
+    """Write one small marker item in the idempotency table, beside Powertools' records: ``id`` =
+    ``marker_id``, ``expiration`` (epoch seconds ``expires_in`` from now: the table's TTL attribute, as in
+    Powertools' records), ``status``, and ``attributes`` (DynamoDB-typed values). Returns the item it replaced
+    when ``return_old`` (``{}`` when there was none), else ``{}``; ``None`` without ``IDEMPOTENCY_TABLE``.
+    DynamoDB errors propagate."""
+    table = get_settings().idempotency_table
+    if not table:
+        return None
+    item = {
+        "id": {"S": marker_id},
+        "expiration": {"N": str(int(time.time()) + expires_in)},
+        "status": {"S": status},
+        **(attributes or {}),
+    }
+    extra = {"ReturnValues": "ALL_OLD"} if return_old else {}
+    answer = aws_clients.client("dynamodb").put_item(TableName=table, Item=item, **extra)
+    return (answer.get("Attributes") or {}) if return_old else {}
+
+
+def get_marker(marker_id: str) -> dict[str, Any] | None:
+    """The marker ``marker_id`` (consistent read), or ``None``: none, expired (DynamoDB deletes expired items
+    only eventually, so the expiry is checked here, as Powertools does), or no ``IDEMPOTENCY_TABLE``.
+    DynamoDB errors propagate."""
+    table = get_settings().idempotency_table
+    if not table:
+        return None
+    found = aws_clients.client("dynamodb").get_item(TableName=table, Key={"id": {"S": marker_id}}, ConsistentRead=True)
+    item = found.get("Item")
+    expiration = (item or {}).get("expiration", {}).get("N")
+    if item is None or (expiration is not None and int(expiration) <= time.time()):
+        return None
+    return item
+
+
 def mark_ingested(conversation_id: str, caller_id: str | None) -> bool:
     """Record that ``conversation_id`` went through the job path (written, already written, or nothing to
     remember: ``caller_id`` ``None``), so reconcile and backfill skip it without asking ElevenLabs.
 
-    The item: ``id`` ``agentic-memory#ingested#<conversation id>``, ``expiration`` (epoch seconds, the
-    table's TTL attribute, as in Powertools' records), ``status`` ``INGESTED``, ``caller`` masked
-    (``mask_caller``), ``ingested_at``. Only saves work (the per-write records keep writes single), so a
-    failure is logged and returns ``False``, never raised. ``False`` as well without ``IDEMPOTENCY_TABLE``.
+    The marker: ``id`` ``agentic-memory#ingested#<conversation id>``, ``status`` ``INGESTED``, ``caller``
+    masked (``mask_caller``), ``ingested_at``, expiring after ``INGESTED_EXPIRY_SECONDS``. Only saves work
+    (the per-write records keep writes single), so a failure is logged and returns ``False``, never raised.
+    ``False`` as well without ``IDEMPOTENCY_TABLE``.
     """
-    table = get_settings().idempotency_table
-    if not table or not conversation_id:
+    if not conversation_id:
         return False
-    now = int(time.time())
     try:
-        aws_clients.client("dynamodb").put_item(
-            TableName=table,
-            Item={
-                "id": {"S": INGESTED_PREFIX + conversation_id},
-                "expiration": {"N": str(now + INGESTED_EXPIRY_SECONDS)},
-                "status": {"S": "INGESTED"},
-                "caller": {"S": mask_caller(caller_id)},
-                "ingested_at": {"N": str(now)},
-            },
+        written = put_marker(
+            INGESTED_PREFIX + conversation_id,
+            expires_in=INGESTED_EXPIRY_SECONDS,
+            status="INGESTED",
+            attributes={"caller": {"S": mask_caller(caller_id)}, "ingested_at": {"N": str(int(time.time()))}},
         )
     except Exception as exc:
         logger.warning("could not mark the conversation ingested", extra={"error": type(exc).__name__})
         return False
-    return True
+    return written is not None
 
 
 def was_ingested(conversation_id: str) -> bool:
-    """Whether ``mark_ingested`` recorded ``conversation_id`` and the record has not expired (DynamoDB may
-    keep an expired item for a while: its expiry is checked here, as Powertools does). ``False`` without
+    """Whether ``mark_ingested`` recorded ``conversation_id`` and the marker has not expired. ``False`` without
     ``IDEMPOTENCY_TABLE``. DynamoDB errors propagate."""
-    table = get_settings().idempotency_table
-    if not table or not conversation_id:
-        return False
-    found = aws_clients.client("dynamodb").get_item(
-        TableName=table,
-        Key={"id": {"S": INGESTED_PREFIX + conversation_id}},
-        ConsistentRead=True,
-        ProjectionExpression="expiration",
-    )
-    expiration = found.get("Item", {}).get("expiration", {}).get("N")
-    return expiration is not None and int(expiration) > time.time()
+    return bool(conversation_id) and get_marker(INGESTED_PREFIX + conversation_id) is not None
 
 
 # "This write may have reached Mem0": noted just before each add, cleared when Mem0 refused it outright, so a
@@ -137,8 +162,8 @@ def was_ingested(conversation_id: str) -> bool:
 SENT_PREFIX = "agentic-memory#sent#"
 
 
-def _sent_id(key: str) -> dict[str, Any]:
-    return {"id": {"S": SENT_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]}}
+def _sent_id(key: str) -> str:
+    return SENT_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def note_sending(key: str) -> bool:
@@ -146,20 +171,10 @@ def note_sending(key: str) -> bool:
     it too (and not cleared it): only then may Mem0 already hold it. ``True`` without ``IDEMPOTENCY_TABLE``
     (nothing is known). One ``PutItem`` (``ReturnValues`` ``ALL_OLD`` says what was there), expiring with the
     write records. DynamoDB errors propagate."""
-    settings = get_settings()
-    if not settings.idempotency_table:
-        return True
-    now = int(time.time())
-    answer = aws_clients.client("dynamodb").put_item(
-        TableName=settings.idempotency_table,
-        Item={
-            **_sent_id(key),
-            "expiration": {"N": str(now + settings.idempotency_expiry_seconds)},
-            "status": {"S": "SENDING"},
-        },
-        ReturnValues="ALL_OLD",
+    old = put_marker(
+        _sent_id(key), expires_in=get_settings().idempotency_expiry_seconds, status="SENDING", return_old=True
     )
-    return bool(answer.get("Attributes"))
+    return True if old is None else bool(old)
 
 
 def clear_sending(key: str) -> None:
@@ -169,7 +184,7 @@ def clear_sending(key: str) -> None:
     if not table:
         return
     try:
-        aws_clients.client("dynamodb").delete_item(TableName=table, Key=_sent_id(key))
+        aws_clients.client("dynamodb").delete_item(TableName=table, Key={"id": {"S": _sent_id(key)}})
     except Exception as exc:
         logger.warning("could not clear a write's sending mark", extra={"error": type(exc).__name__})
 
